@@ -1,0 +1,425 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Azure.Core;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+
+namespace RailCloud.Signaling.WebPubSub;
+
+/// <summary>
+/// A thin client for the Web PubSub data-plane REST API (api-version 2024-12-01) of one hub.
+/// Key access signs each request with the access key; managed identity sends an Entra ID token.
+/// Transient failures (408, 429, 5xx, network) are retried with exponential backoff; anything else
+/// surfaces as <see cref="WebPubSubRequestException"/>.
+/// </summary>
+public sealed class WebPubSubServiceClient
+{
+    public const string ApiVersion = "2024-12-01";
+    private const string EntraScope = "https://webpubsub.azure.com/.default";
+
+    private readonly HttpClient _http;
+    private readonly string? _accessKey;
+    private readonly TimeProvider _time;
+
+    public WebPubSubServiceClient(HttpClient http, Uri endpoint, string hub, string? accessKey, TimeProvider? time = null)
+    {
+        if (!WebPubSubOptions.HubPattern().IsMatch(hub))
+        {
+            throw new ArgumentException($"'{hub}' is not a valid hub name.", nameof(hub));
+        }
+        _http = http;
+        Endpoint = new Uri(endpoint.GetLeftPart(UriPartial.Authority) + "/");
+        Hub = hub;
+        _accessKey = accessKey;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public Uri Endpoint { get; }
+
+    public string Hub { get; }
+
+    /// <summary>
+    /// Builds a client with its own handler chain: retry (outermost) → authentication → sockets.
+    /// Give either a connection string (key access) or an endpoint and a credential (managed identity).
+    /// </summary>
+    public static WebPubSubServiceClient Create(WebPubSubOptions options, TokenCredential? credential = null, TimeProvider? time = null, HttpMessageHandler? primaryHandler = null)
+    {
+        time ??= TimeProvider.System;
+        Uri endpoint;
+        string? key = null;
+        Func<HttpRequestMessage, CancellationToken, ValueTask<string>> bearer;
+        if (!string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            var parsed = WebPubSubConnectionString.Parse(options.ConnectionString);
+            endpoint = parsed.Endpoint;
+            key = parsed.AccessKey;
+            bearer = (request, _) => ValueTask.FromResult(WebPubSubTokens.CreateRestToken(request.RequestUri!, parsed.AccessKey, time.GetUtcNow()));
+        }
+        else if (options.Endpoint is not null && credential is not null)
+        {
+            endpoint = options.Endpoint;
+            var context = new TokenRequestContext([EntraScope]);
+            bearer = async (_, ct) => (await credential.GetTokenAsync(context, ct).ConfigureAwait(false)).Token;
+        }
+        else
+        {
+            throw new InvalidOperationException("Web PubSub needs a connection string, or an endpoint and a credential.");
+        }
+
+        var retry = new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = 3,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+            })
+            .Build();
+        var chain = new ResilienceHandler(retry)
+        {
+            InnerHandler = new AuthenticationHandler(bearer)
+            {
+                InnerHandler = primaryHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
+            },
+        };
+        var http = new HttpClient(chain) { Timeout = TimeSpan.FromSeconds(30) };
+        return new WebPubSubServiceClient(http, endpoint, options.Hub, key, time);
+    }
+
+    // ---- Client access ----
+
+    /// <summary>
+    /// The URL a client opens: <c>ws(s)://host/client/hubs/{hub}?access_token=...</c>. With a key the token is made
+    /// locally; with managed identity the service makes it (<c>:generateToken</c>).
+    /// </summary>
+    public async Task<Uri> GetClientAccessUriAsync(string? userId, IEnumerable<string>? roles = null, IEnumerable<string>? groups = null, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
+    {
+        var life = lifetime ?? TimeSpan.FromMinutes(60);
+        if (life <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lifetime), "A client token needs a positive lifetime.");
+        }
+        string token;
+        if (_accessKey is not null)
+        {
+            token = WebPubSubTokens.CreateClientToken(Endpoint, _accessKey, Hub, userId, roles, groups, life, _time.GetUtcNow());
+        }
+        else
+        {
+            var query = new QueryBuilder();
+            query.Add("userId", userId);
+            foreach (var role in roles ?? [])
+            {
+                query.Add("role", role);
+            }
+            foreach (var group in groups ?? [])
+            {
+                query.Add("group", group);
+            }
+            query.Add("minutesToExpire", ((int)Math.Ceiling(life.TotalMinutes)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var response = await SendAsync(HttpMethod.Post, HubPath(":generateToken"), query, null, "generate client token", cancellationToken).ConfigureAwait(false);
+            using var doc = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+            token = doc.RootElement.GetProperty("token").GetString() ?? throw new WebPubSubRequestException(response.StatusCode, null, "the answer had no token", "generate client token");
+        }
+        var scheme = Endpoint.Scheme == "https" ? "wss" : "ws";
+        return new Uri($"{scheme}://{Endpoint.Authority}/client/hubs/{Uri.EscapeDataString(Hub)}?access_token={Uri.EscapeDataString(token)}");
+    }
+
+    // ---- Sends ----
+
+    public Task SendToAllAsync(BinaryData content, WebPubSubContentType contentType, IEnumerable<string>? excluded = null, string? filter = null, CancellationToken cancellationToken = default)
+    {
+        var query = new QueryBuilder();
+        foreach (var id in excluded ?? [])
+        {
+            query.Add("excluded", id);
+        }
+        query.Add("filter", filter);
+        return SendContentAsync(HubPath(":send"), query, content, contentType, "send to all", cancellationToken);
+    }
+
+    public Task SendToGroupAsync(string group, BinaryData content, WebPubSubContentType contentType, IEnumerable<string>? excluded = null, string? filter = null, CancellationToken cancellationToken = default)
+    {
+        var query = new QueryBuilder();
+        foreach (var id in excluded ?? [])
+        {
+            query.Add("excluded", id);
+        }
+        query.Add("filter", filter);
+        return SendContentAsync(HubPath($"groups/{Segment(group)}/:send"), query, content, contentType, "send to group", cancellationToken);
+    }
+
+    public Task SendToUserAsync(string userId, BinaryData content, WebPubSubContentType contentType, string? filter = null, CancellationToken cancellationToken = default)
+    {
+        var query = new QueryBuilder();
+        query.Add("filter", filter);
+        return SendContentAsync(HubPath($"users/{Segment(userId)}/:send"), query, content, contentType, "send to user", cancellationToken);
+    }
+
+    public Task SendToConnectionAsync(string connectionId, BinaryData content, WebPubSubContentType contentType, CancellationToken cancellationToken = default) =>
+        SendContentAsync(HubPath($"connections/{Segment(connectionId)}/:send"), new QueryBuilder(), content, contentType, "send to connection", cancellationToken);
+
+    /// <summary>Serializes <paramref name="value"/> as JSON and sends it to one connection.</summary>
+    public Task SendJsonToConnectionAsync<T>(string connectionId, T value, JsonSerializerOptions? options = null, CancellationToken cancellationToken = default) =>
+        SendToConnectionAsync(connectionId, BinaryData.FromObjectAsJson(value, options), WebPubSubContentType.Json, cancellationToken);
+
+    // ---- Groups ----
+
+    public Task AddConnectionToGroupAsync(string group, string connectionId, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Put, HubPath($"groups/{Segment(group)}/connections/{Segment(connectionId)}"), "add connection to group", cancellationToken);
+
+    public Task RemoveConnectionFromGroupAsync(string group, string connectionId, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Delete, HubPath($"groups/{Segment(group)}/connections/{Segment(connectionId)}"), "remove connection from group", cancellationToken);
+
+    public Task AddUserToGroupAsync(string group, string userId, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Put, HubPath($"users/{Segment(userId)}/groups/{Segment(group)}"), "add user to group", cancellationToken);
+
+    public Task RemoveUserFromGroupAsync(string group, string userId, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Delete, HubPath($"users/{Segment(userId)}/groups/{Segment(group)}"), "remove user from group", cancellationToken);
+
+    public Task RemoveUserFromAllGroupsAsync(string userId, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Delete, HubPath($"users/{Segment(userId)}/groups"), "remove user from all groups", cancellationToken);
+
+    public Task RemoveConnectionFromAllGroupsAsync(string connectionId, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Delete, HubPath($"connections/{Segment(connectionId)}/groups"), "remove connection from all groups", cancellationToken);
+
+    /// <summary>Adds every connection matching <paramref name="filter"/> (OData) to each group.</summary>
+    public Task AddConnectionsToGroupsAsync(IEnumerable<string> groups, string filter, CancellationToken cancellationToken = default) =>
+        GroupsByFilterAsync(":addToGroups", groups, filter, "add connections to groups", cancellationToken);
+
+    public Task RemoveConnectionsFromGroupsAsync(IEnumerable<string> groups, string filter, CancellationToken cancellationToken = default) =>
+        GroupsByFilterAsync(":removeFromGroups", groups, filter, "remove connections from groups", cancellationToken);
+
+    /// <summary>The connections in a group, page by page.</summary>
+    public async IAsyncEnumerable<(string ConnectionId, string? UserId)> ListConnectionsInGroupAsync(string group, int? pageSize = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var query = new QueryBuilder();
+        if (pageSize is { } size)
+        {
+            query.Add("maxpagesize", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        string? path = HubPath($"groups/{Segment(group)}/connections");
+        while (path is not null)
+        {
+            using var response = await SendAsync(HttpMethod.Get, path, query, null, "list group connections", cancellationToken).ConfigureAwait(false);
+            using var doc = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var item in doc.RootElement.GetProperty("value").EnumerateArray())
+            {
+                yield return (item.GetProperty("connectionId").GetString()!,
+                    item.TryGetProperty("userId", out var user) && user.ValueKind == JsonValueKind.String ? user.GetString() : null);
+            }
+            path = null;
+            if (doc.RootElement.TryGetProperty("nextLink", out var next) && next.ValueKind == JsonValueKind.String)
+            {
+                var nextUri = new Uri(Endpoint, next.GetString()!);
+                path = nextUri.AbsolutePath.TrimStart('/');
+                query = QueryBuilder.FromQueryString(nextUri.Query);
+            }
+        }
+    }
+
+    // ---- Connections ----
+
+    public Task CloseConnectionAsync(string connectionId, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        var query = new QueryBuilder();
+        query.Add("reason", reason);
+        return NoBodyAsync(HttpMethod.Delete, HubPath($"connections/{Segment(connectionId)}"), "close connection", cancellationToken, query);
+    }
+
+    public Task CloseUserConnectionsAsync(string userId, IEnumerable<string>? excluded = null, string? reason = null, CancellationToken cancellationToken = default) =>
+        CloseManyAsync($"users/{Segment(userId)}/:closeConnections", excluded, reason, "close user connections", cancellationToken);
+
+    public Task CloseGroupConnectionsAsync(string group, IEnumerable<string>? excluded = null, string? reason = null, CancellationToken cancellationToken = default) =>
+        CloseManyAsync($"groups/{Segment(group)}/:closeConnections", excluded, reason, "close group connections", cancellationToken);
+
+    public Task CloseAllConnectionsAsync(IEnumerable<string>? excluded = null, string? reason = null, CancellationToken cancellationToken = default) =>
+        CloseManyAsync(":closeConnections", excluded, reason, "close all connections", cancellationToken);
+
+    public Task<bool> ConnectionExistsAsync(string connectionId, CancellationToken cancellationToken = default) =>
+        ExistsAsync(HubPath($"connections/{Segment(connectionId)}"), new QueryBuilder(), "connection exists", cancellationToken);
+
+    public Task<bool> UserExistsAsync(string userId, CancellationToken cancellationToken = default) =>
+        ExistsAsync(HubPath($"users/{Segment(userId)}"), new QueryBuilder(), "user exists", cancellationToken);
+
+    public Task<bool> GroupExistsAsync(string group, CancellationToken cancellationToken = default) =>
+        ExistsAsync(HubPath($"groups/{Segment(group)}"), new QueryBuilder(), "group exists", cancellationToken);
+
+    // ---- Permissions ----
+
+    public Task GrantPermissionAsync(WebPubSubPermission permission, string connectionId, string? targetName = null, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Put, PermissionPath(permission, connectionId), "grant permission", cancellationToken, TargetQuery(targetName));
+
+    public Task RevokePermissionAsync(WebPubSubPermission permission, string connectionId, string? targetName = null, CancellationToken cancellationToken = default) =>
+        NoBodyAsync(HttpMethod.Delete, PermissionPath(permission, connectionId), "revoke permission", cancellationToken, TargetQuery(targetName));
+
+    public Task<bool> CheckPermissionAsync(WebPubSubPermission permission, string connectionId, string? targetName = null, CancellationToken cancellationToken = default) =>
+        ExistsAsync(PermissionPath(permission, connectionId), TargetQuery(targetName), "check permission", cancellationToken);
+
+    // ---- Plumbing ----
+
+    private string HubPath(string rest) => $"api/hubs/{Segment(Hub)}/{rest}";
+
+    private string PermissionPath(WebPubSubPermission permission, string connectionId) =>
+        HubPath($"permissions/{permission.ToPathSegment()}/connections/{Segment(connectionId)}");
+
+    private static QueryBuilder TargetQuery(string? targetName)
+    {
+        var query = new QueryBuilder();
+        query.Add("targetName", targetName);
+        return query;
+    }
+
+    private static string Segment(string value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(value);
+        return Uri.EscapeDataString(value);
+    }
+
+    private async Task SendContentAsync(string path, QueryBuilder query, BinaryData content, WebPubSubContentType contentType, string operation, CancellationToken cancellationToken)
+    {
+        var body = new ReadOnlyMemoryContent(content.ToMemory());
+        body.Headers.ContentType = new MediaTypeHeaderValue(contentType.ToMediaType());
+        using var response = await SendAsync(HttpMethod.Post, path, query, body, operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task NoBodyAsync(HttpMethod method, string path, string operation, CancellationToken cancellationToken, QueryBuilder? query = null)
+    {
+        using var response = await SendAsync(method, path, query ?? new QueryBuilder(), null, operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task CloseManyAsync(string rest, IEnumerable<string>? excluded, string? reason, string operation, CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        foreach (var id in excluded ?? [])
+        {
+            query.Add("excluded", id);
+        }
+        query.Add("reason", reason);
+        return NoBodyAsync(HttpMethod.Post, HubPath(rest), operation, cancellationToken, query);
+    }
+
+    private async Task GroupsByFilterAsync(string action, IEnumerable<string> groups, string filter, string operation, CancellationToken cancellationToken)
+    {
+        var body = JsonContent(new { groups = groups.ToArray(), filter });
+        using var response = await SendAsync(HttpMethod.Post, HubPath(action), new QueryBuilder(), body, operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> ExistsAsync(string path, QueryBuilder query, string operation, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Head, path, query, null, operation, cancellationToken, allowNotFound: true).ConfigureAwait(false);
+        return response.StatusCode != HttpStatusCode.NotFound;
+    }
+
+    private static ByteArrayContent JsonContent<T>(T value)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, QueryBuilder query, HttpContent? content, string operation, CancellationToken cancellationToken, bool allowNotFound = false)
+    {
+        query.Add("api-version", ApiVersion);
+        using var request = new HttpRequestMessage(method, new Uri(Endpoint, path + query.ToQueryString())) { Content = content };
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new WebPubSubRequestException(ex.StatusCode ?? HttpStatusCode.ServiceUnavailable, "Unreachable", ex.Message, operation);
+        }
+        if (response.IsSuccessStatusCode || (allowNotFound && response.StatusCode == HttpStatusCode.NotFound))
+        {
+            return response;
+        }
+        using (response)
+        {
+            throw await ToExceptionAsync(response, operation, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<WebPubSubRequestException> ToExceptionAsync(HttpResponseMessage response, string operation, CancellationToken cancellationToken)
+    {
+        var code = response.Headers.TryGetValues("x-ms-error-code", out var codes) ? codes.FirstOrDefault() : null;
+        var message = response.ReasonPhrase ?? response.StatusCode.ToString();
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (text.Length > 0)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    if (doc.RootElement.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
+                    {
+                        message = m.GetString()!;
+                    }
+                    if (code is null && doc.RootElement.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String)
+                    {
+                        code = c.GetString();
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                message = text.Length > 500 ? text[..500] : text;
+            }
+        }
+        return new WebPubSubRequestException(response.StatusCode, code, message, operation);
+    }
+
+    /// <summary>Sets the bearer token on every attempt, so a retried request carries a fresh one.</summary>
+    private sealed class AuthenticationHandler(Func<HttpRequestMessage, CancellationToken, ValueTask<string>> bearer) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await bearer(request, cancellationToken).ConfigureAwait(false));
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Repeatable query parameters, escaped once.</summary>
+    private sealed class QueryBuilder
+    {
+        private readonly List<KeyValuePair<string, string>> _items = [];
+
+        public void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                _items.Add(new(name, value));
+            }
+        }
+
+        public static QueryBuilder FromQueryString(string query)
+        {
+            var builder = new QueryBuilder();
+            foreach (var pair in query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = pair.IndexOf('=');
+                var name = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
+                if (name != "api-version")
+                {
+                    builder.Add(name, eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]));
+                }
+            }
+            return builder;
+        }
+
+        public string ToQueryString()
+        {
+            var text = new StringBuilder();
+            foreach (var (name, value) in _items)
+            {
+                text.Append(text.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
+            }
+            return text.ToString();
+        }
+    }
+}
