@@ -1,0 +1,4 @@
+using RailCloud.WebPubSubEmulator;
+
+var app = EmulatorApp.Build(args);
+await app.RunAsync();
