@@ -138,7 +138,8 @@ public sealed class EndpointInfo
 {
     public Uri BaseUri { get; set; } = new("http://localhost:8080/");
 
-    public string Origin => BaseUri.Host;
+    /// <summary>Host, with the port when it is not the scheme's default (handlers compare it with the endpoint they trust).</summary>
+    public string Origin => BaseUri.Authority;
 
     public string ConnectionString(string accessKey) =>
         $"Endpoint={BaseUri.GetLeftPart(UriPartial.Authority)};AccessKey={accessKey};Version=1.0;";

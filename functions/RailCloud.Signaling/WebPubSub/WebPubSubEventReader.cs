@@ -32,7 +32,7 @@ public sealed class WebPubSubEventReader
             throw new ArgumentException("At least one access key is needed to check signatures.", nameof(connections));
         }
         _keys = [.. list.Select(c => Encoding.UTF8.GetBytes(c.AccessKey))];
-        _allowedOrigins = new HashSet<string>(list.Select(c => c.Endpoint.Host), StringComparer.OrdinalIgnoreCase);
+        _allowedOrigins = new HashSet<string>(list.Select(c => c.Endpoint.Authority), StringComparer.OrdinalIgnoreCase);
     }
 
     public static WebPubSubEventReader FromOptions(WebPubSubOptions options)
