@@ -101,6 +101,8 @@ public sealed class UpstreamInvoker(HttpClient http, EmulatorOptions options, En
             {
                 using var request = new HttpRequestMessage(method, url);
                 request.Headers.TryAddWithoutValidation("WebHook-Request-Origin", endpoint.Origin);
+                // The SDKs recognise service requests, the handshake included, by this header.
+                request.Headers.TryAddWithoutValidation("ce-awpsversion", "1.0");
                 using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 if (method == HttpMethod.Options && response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
                 {
