@@ -209,55 +209,77 @@ public sealed class ClientEndpoint(
 
     private async Task<Outcome> ReceiveLoopAsync(ClientConnection connection, WebSocket socket, string? rawGroup)
     {
-        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        var message = new ArrayBufferWriter<byte>(4 * 1024);
-        try
+        // Idle connections hold no receive buffer: a zero-byte read waits for data, and only then is a
+        // pooled buffer rented. Most connections are idle most of the time.
+        ArrayBufferWriter<byte>? message = null;
+        while (true)
         {
-            while (true)
+            byte[]? chunk = null;
+            ValueWebSocketReceiveResult result;
+            try
             {
-                ValueWebSocketReceiveResult result;
-                try
+                result = await socket.ReceiveAsync(Memory<byte>.Empty, lifetime.ApplicationStopping).ConfigureAwait(false);
+                if (result.MessageType != WebSocketMessageType.Close)
                 {
+                    chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
                     result = await socket.ReceiveAsync(chunk.AsMemory(), lifetime.ApplicationStopping).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                ReturnChunk(chunk);
+                return connection.Ended ? Outcome.ServerEnded : Outcome.Dropped;
+            }
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                ReturnChunk(chunk);
+                return connection.Ended ? Outcome.ServerEnded : Outcome.ClientClosed;
+            }
+            if (connection.Ended)
+            {
+                ReturnChunk(chunk);
+                return Outcome.ServerEnded;
+            }
+            byte[] payload;
+            if (result.EndOfMessage && message is null)
+            {
+                payload = chunk.AsSpan(0, result.Count).ToArray();
+                ReturnChunk(chunk);
+            }
+            else
+            {
+                message ??= new ArrayBufferWriter<byte>(32 * 1024);
+                var tooBig = message.WrittenCount + result.Count > EmulatorOptions.MaxFrameBytes;
+                if (!tooBig)
                 {
-                    return connection.Ended ? Outcome.ServerEnded : Outcome.Dropped;
+                    message.Write(chunk.AsSpan(0, result.Count));
                 }
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return connection.Ended ? Outcome.ServerEnded : Outcome.ClientClosed;
-                }
-                if (connection.Ended)
-                {
-                    return Outcome.ServerEnded;
-                }
-                if (message.WrittenCount + result.Count > EmulatorOptions.MaxFrameBytes)
+                ReturnChunk(chunk);
+                if (tooBig)
                 {
                     lifecycle.Close(connection, WebSocketCloseStatus.MessageTooBig, "A message may be at most 1 MB.");
                     return Outcome.ServerEnded;
                 }
-                message.Write(chunk.AsSpan(0, result.Count));
                 if (!result.EndOfMessage)
                 {
                     continue;
                 }
-                var payload = message.WrittenMemory.ToArray();
-                message.ResetWrittenCount();
-                if (message.Capacity > 64 * 1024)
-                {
-                    message = new ArrayBufferWriter<byte>(4 * 1024); // don't hold on to a large buffer for an idle connection
-                }
-                var keepGoing = connection.Kind == ClientKind.Raw
-                    ? await HandleRawAsync(connection, payload, result.MessageType, rawGroup).ConfigureAwait(false)
-                    : await HandleJsonAsync(connection, payload, result.MessageType).ConfigureAwait(false);
-                if (!keepGoing)
-                {
-                    return Outcome.ServerEnded;
-                }
+                payload = message.WrittenSpan.ToArray();
+                message = null; // don't keep a large buffer on an idle connection
+            }
+            var keepGoing = connection.Kind == ClientKind.Raw
+                ? await HandleRawAsync(connection, payload, result.MessageType, rawGroup).ConfigureAwait(false)
+                : await HandleJsonAsync(connection, payload, result.MessageType).ConfigureAwait(false);
+            if (!keepGoing)
+            {
+                return Outcome.ServerEnded;
             }
         }
-        finally
+    }
+
+    private static void ReturnChunk(byte[]? chunk)
+    {
+        if (chunk is not null)
         {
             ArrayPool<byte>.Shared.Return(chunk);
         }
