@@ -151,20 +151,7 @@ public sealed class EventReaderTests : IAsyncLifetime
         var real = _upstream.Requests.First(r => r.Header("ce-type") == "azure.webpubsub.user.offer");
         var acceptedBefore = _accepted.Count;
 
-        using var replay = new HttpRequestMessage(HttpMethod.Post, new Uri(_upstream.BaseUri, real.Path)) { Content = new ByteArrayContent(real.Body) };
-        replay.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(real.ContentType!);
-        foreach (var (name, headerValue) in real.Headers.Where(h => h.Key.StartsWith("ce-", StringComparison.OrdinalIgnoreCase) || h.Key.StartsWith("WebHook", StringComparison.OrdinalIgnoreCase)))
-        {
-            if (!name.Equals(header, StringComparison.OrdinalIgnoreCase))
-            {
-                replay.Headers.TryAddWithoutValidation(name, headerValue);
-            }
-        }
-        if (value is not null)
-        {
-            replay.Headers.TryAddWithoutValidation(header, value);
-        }
-        using var response = await _http.SendAsync(replay);
+        using var response = await ReplayAsync(real, header, value);
 
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal(acceptedBefore, _accepted.Count);
@@ -181,13 +168,7 @@ public sealed class EventReaderTests : IAsyncLifetime
             await socket.ReceiveJsonAsync(m => (string?)m["type"] == "ack");
         }
         var real = _upstream.Requests.First(r => r.Header("ce-type") == "azure.webpubsub.user.answer");
-        using var replay = new HttpRequestMessage(HttpMethod.Post, new Uri(_upstream.BaseUri, real.Path)) { Content = new ByteArrayContent(real.Body) };
-        replay.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(real.ContentType!);
-        foreach (var (name, value) in real.Headers.Where(h => h.Key.StartsWith("ce-", StringComparison.OrdinalIgnoreCase)))
-        {
-            replay.Headers.TryAddWithoutValidation(name, value);
-        }
-        using var response = await _http.SendAsync(replay);
+        using var response = await ReplayAsync(real, replaceHeader: null, value: null);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
@@ -201,6 +182,25 @@ public sealed class EventReaderTests : IAsyncLifetime
         Assert.False(reader.SignatureMatches("conn", WebPubSubEventReader.Sign("other", ["primary-key-primary-key-primary-key!"])));
         Assert.False(reader.SignatureMatches("conn", ""));
         Assert.False(reader.SignatureMatches("conn", "sha256=zz" + new string('0', 62)));
+    }
+
+    /// <summary>Posts a copy of a recorded request with its CloudEvents headers, one of them replaced (or dropped when <paramref name="value"/> is null).</summary>
+    private Task<HttpResponseMessage> ReplayAsync(UpstreamHost.RecordedRequest real, string? replaceHeader, string? value)
+    {
+        var replay = new HttpRequestMessage(HttpMethod.Post, new Uri(_upstream.BaseUri, real.Path)) { Content = new ByteArrayContent(real.Body) };
+        replay.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(real.ContentType!);
+        foreach (var (name, headerValue) in real.Headers.Where(h => h.Key.StartsWith("ce-", StringComparison.OrdinalIgnoreCase) || h.Key.StartsWith("WebHook", StringComparison.OrdinalIgnoreCase)))
+        {
+            if (!name.Equals(replaceHeader, StringComparison.OrdinalIgnoreCase))
+            {
+                replay.Headers.TryAddWithoutValidation(name, headerValue);
+            }
+        }
+        if (replaceHeader is not null && value is not null)
+        {
+            replay.Headers.TryAddWithoutValidation(replaceHeader, value);
+        }
+        return _http.SendAsync(replay);
     }
 
     private static async Task WaitUntil(Func<bool> condition)
