@@ -128,6 +128,20 @@ public sealed class WebPubSubServiceClient
         return new Uri($"{scheme}://{Endpoint.Authority}/client/hubs/{Uri.EscapeDataString(Hub)}?access_token={Uri.EscapeDataString(token)}");
     }
 
+    /// <summary>True when the service answers its health endpoint.</summary>
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(Endpoint, $"api/health?api-version={ApiVersion}")), cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
     // ---- Sends ----
 
     public Task SendToAllAsync(BinaryData content, WebPubSubContentType contentType, IEnumerable<string>? excluded = null, string? filter = null, CancellationToken cancellationToken = default)

@@ -1,0 +1,47 @@
+using RailCloud.Signaling.Http;
+
+namespace RailCloud.LocalHost;
+
+/// <summary>The routes of DESIGN.md over the shared handlers: one line each, same results as the Functions.</summary>
+public static class Endpoints
+{
+    public static RouteGroupBuilder MapRailCloudApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api").WithTags("RailCloud");
+        api.MapPost("/login", (HttpRequest request, SignalingApi handlers) => handlers.LoginAsync(request));
+        api.MapPost("/logout", (HttpRequest request, SignalingApi handlers) => handlers.LogoutAsync(request));
+        api.MapPost("/negotiate", (HttpRequest request, SignalingApi handlers) => handlers.NegotiateAsync(request));
+        api.MapGet("/kiosks", (HttpRequest request, SignalingApi handlers) => handlers.ListKiosksAsync(request));
+        api.MapGet("/kiosks/{kioskId}/events", (HttpRequest request, string kioskId, SignalingApi handlers) => handlers.KioskEventsAsync(request, kioskId));
+        api.MapGet("/health", (HttpRequest request, SignalingApi handlers) => handlers.HealthAsync(request));
+        api.MapMethods("/webpubsub/{event}", ["OPTIONS", "POST"], (HttpRequest request, SignalingApi handlers) => handlers.WebPubSubEventAsync(request));
+        return api;
+    }
+
+    /// <summary>Serves clients/web/dist when it has been built (the kiosk and monitor pages).</summary>
+    public static void MapWebClient(this WebApplication app)
+    {
+        var root = app.Configuration["WebClient:Root"] ?? FindWebRoot(app.Environment.ContentRootPath);
+        if (root is null || !Directory.Exists(root))
+        {
+            return;
+        }
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        app.Logger.LogInformation("Serving the web client from {Root}", root);
+    }
+
+    private static string? FindWebRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "clients", "web", "dist");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,81 @@
+namespace RailCloud.Protocol;
+
+/// <summary>Event names on the wire (DESIGN.md, "Events over Web PubSub").</summary>
+public static class Events
+{
+    // Client → backend
+    public const string RegisterKiosk = "register-kiosk";
+    public const string RegisterMonitor = "register-monitor";
+    public const string StartMonitoring = "start-monitoring";
+    public const string StopMonitoring = "stop-monitoring";
+    public const string Offer = "offer";
+    public const string Answer = "answer";
+    public const string IceCandidate = "ice-candidate";
+    public const string HeartbeatPing = "heartbeat-ping";
+    public const string CrewSignOn = "crew-sign-on";
+    public const string CrewSignOff = "crew-sign-off";
+
+    // Backend → client
+    public const string Registered = "registered";
+    public const string MonitoringStarted = "monitoring-started";
+    public const string MonitoringStopped = "monitoring-stopped";
+    public const string MonitoringEnded = "monitoring-ended";
+    public const string HeartbeatPong = "heartbeat-pong";
+    public const string KioskOnline = "kiosk-online";
+    public const string KioskOffline = "kiosk-offline";
+    public const string Error = "error";
+
+    /// <summary>The Web PubSub hub every RailCloud client connects to.</summary>
+    public const string Hub = "railcloud";
+}
+
+/// <summary>Why a monitoring session ended.</summary>
+public static class EndReasons
+{
+    public const string Stopped = "stopped";
+    public const string KioskDisconnected = "kiosk-disconnected";
+    public const string MonitorDisconnected = "monitor-disconnected";
+    public const string Expired = "expired";
+    public const string Replaced = "replaced";
+}
+
+/// <summary>Account roles.</summary>
+public static class Roles
+{
+    public const string Kiosk = "kiosk";
+    public const string Monitor = "monitor";
+    public const string Supervisor = "supervisor";
+
+    public static bool IsKnown(string? role) => role is Kiosk or Monitor or Supervisor;
+
+    /// <summary>Supervisors are monitors who may also manage accounts.</summary>
+    public static bool CanMonitor(string? role) => role is Monitor or Supervisor;
+}
+
+/// <summary>The stable <c>code</c> of every refusal.</summary>
+public static class ErrorCodes
+{
+    public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
+    public const string NotRegistered = "not-registered";
+    public const string UnknownKiosk = "unknown-kiosk";
+    public const string KioskOffline = "kiosk-offline";
+    public const string KioskBusy = "kiosk-busy";
+    public const string NoSession = "no-session";
+    public const string NotSessionMember = "not-session-member";
+    public const string InvalidPayload = "invalid-payload";
+    public const string PayloadTooLarge = "payload-too-large";
+    public const string RateLimited = "rate-limited";
+    public const string Unavailable = "unavailable";
+}
+
+/// <summary>Limits every party checks the same way.</summary>
+public static class Limits
+{
+    public const int MaxSdpBytes = 64 * 1024;
+    public const int MaxCandidateBytes = 1024;
+    public const int MaxCrewNameLength = 100;
+
+    /// <summary>Ids (accounts, kiosks, crew): letters, digits, <c>_ - .</c>, 1–64 characters, starting with a letter or digit.</summary>
+    public const string IdPattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
+}

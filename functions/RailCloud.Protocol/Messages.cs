@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace RailCloud.Protocol;
+
+// ---- HTTP ----
+
+public sealed record LoginRequest(string? Id, string? Password);
+
+public sealed record LoginResponse(string AccessToken, DateTimeOffset ExpiresAt, string Role, string Id);
+
+public sealed record IceServer(IReadOnlyList<string> Urls, string? Username = null, string? Credential = null);
+
+public sealed record NegotiateResponse(string Url, DateTimeOffset ExpiresAt, IReadOnlyList<IceServer> IceServers);
+
+public sealed record CrewOnDuty(string CrewId, string? Name, DateTimeOffset At);
+
+public sealed record KioskView(string KioskId, bool Online, DateTimeOffset? LastSeen, string? MonitoredBy, IReadOnlyList<CrewOnDuty> Crew);
+
+public sealed record AuditEntry(string Kind, DateTimeOffset At, string KioskId, string? CrewId = null, string? Name = null, string? MonitorId = null, string? SessionId = null, string? Reason = null);
+
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, string? ContinuationToken);
+
+// ---- Client → backend (the "data" of a user event) ----
+
+public sealed record StartMonitoringRequest(string? KioskId);
+
+public sealed record StopMonitoringRequest(string? KioskId);
+
+public sealed record SessionDescription(string? Type, string? Sdp);
+
+public sealed record IceCandidateInit(string? Candidate, string? SdpMid, int? SdpMLineIndex);
+
+public sealed record OfferRequest(string? TargetId, SessionDescription? Offer);
+
+public sealed record AnswerRequest(string? TargetId, SessionDescription? Answer);
+
+public sealed record IceCandidateRequest(string? TargetId, IceCandidateInit? Candidate);
+
+public sealed record CrewSignOnRequest(string? CrewId, string? Name);
+
+public sealed record CrewSignOffRequest(string? CrewId);
+
+// ---- Backend → client (server messages; every one has "event") ----
+
+public abstract record ServerMessage([property: JsonPropertyOrder(-1)] string Event);
+
+public sealed record RegisteredKiosk(string Id, int HeartbeatSeconds) : ServerMessage(Events.Registered)
+{
+    public string Role => Roles.Kiosk;
+}
+
+public sealed record RegisteredMonitor(string Id, string Role, IReadOnlyList<KioskView> Kiosks) : ServerMessage(Events.Registered);
+
+public sealed record MonitoringStartedForMonitor(string KioskId, string SessionId, IReadOnlyList<IceServer> IceServers) : ServerMessage(Events.MonitoringStarted);
+
+public sealed record MonitoringStartedForKiosk(string KioskId, string SessionId, string MonitorId, IReadOnlyList<IceServer> IceServers) : ServerMessage(Events.MonitoringStarted);
+
+public sealed record MonitoringStopped(string KioskId, string SessionId) : ServerMessage(Events.MonitoringStopped);
+
+public sealed record MonitoringEnded(string KioskId, string SessionId, string Reason) : ServerMessage(Events.MonitoringEnded);
+
+public sealed record OfferMessage(string FromId, string SessionId, JsonNode Offer) : ServerMessage(Events.Offer);
+
+public sealed record AnswerMessage(string FromId, string SessionId, JsonNode Answer) : ServerMessage(Events.Answer);
+
+public sealed record IceCandidateMessage(string FromId, string SessionId, JsonNode Candidate) : ServerMessage(Events.IceCandidate);
+
+public sealed record HeartbeatPong(DateTimeOffset ServerTime) : ServerMessage(Events.HeartbeatPong);
+
+public sealed record KioskOnline(string KioskId, DateTimeOffset At) : ServerMessage(Events.KioskOnline);
+
+public sealed record KioskOffline(string KioskId, DateTimeOffset At, string Reason) : ServerMessage(Events.KioskOffline);
+
+public sealed record CrewEvent(string Event, string KioskId, string CrewId, string? Name, DateTimeOffset At) : ServerMessage(Event);
+
+public sealed record ErrorMessage(string Code, string Message, string? RequestEvent) : ServerMessage(Events.Error);
+
+/// <summary>The JSON options of the whole contract: camelCase, nulls left out, case-insensitive reading.</summary>
+public static class ProtocolJson
+{
+    public static JsonSerializerOptions Options { get; } = Create();
+
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            MaxDepth = 32,
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    /// <summary>Serializes a server message with its runtime type, so every field (and <c>event</c>) is written.</summary>
+    public static byte[] Serialize(ServerMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, message.GetType(), Options);
+}

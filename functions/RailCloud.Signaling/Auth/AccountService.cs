@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RailCloud.Protocol;
+using RailCloud.Signaling.Storage;
+
+namespace RailCloud.Signaling.Auth;
+
+public enum LoginOutcome
+{
+    Success,
+    InvalidCredentials,
+    LockedOut,
+}
+
+/// <summary>
+/// Accounts and logins. Passwords are hashed with ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>;
+/// unknown ids and wrong passwords get the same answer (and take the same time); repeated failures lock the
+/// account for a while. Logout voids every token issued before it.
+/// </summary>
+public sealed partial class AccountService(AccountStore accounts, KioskStore kiosks, TokenService tokens, IOptions<AuthOptions> options, TimeProvider time, ILogger<AccountService> logger)
+{
+    private static readonly PasswordHasher<string> Hasher = new();
+    // Hashing a throwaway password for unknown ids keeps their answer as slow as a real check.
+    private static readonly string DummyHash = Hasher.HashPassword("", "railcloud-timing-equaliser");
+
+    [GeneratedRegex(Limits.IdPattern)]
+    public static partial Regex IdPattern();
+
+    public async Task<(LoginOutcome Outcome, LoginResponse? Response)> LoginAsync(string id, string password, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var account = IdPattern().IsMatch(id) ? await accounts.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        if (account is null)
+        {
+            Hasher.VerifyHashedPassword("", DummyHash, password);
+            logger.LogInformation("Login refused for unknown id {AccountId}", Truncate(id));
+            return (LoginOutcome.InvalidCredentials, null);
+        }
+        if (account.LockedUntil > now)
+        {
+            logger.LogWarning("Login refused for {AccountId}: locked until {LockedUntil}", id, account.LockedUntil);
+            return (LoginOutcome.LockedOut, null);
+        }
+        var verdict = Hasher.VerifyHashedPassword(id, account.PasswordHash, password);
+        if (verdict == PasswordVerificationResult.Failed)
+        {
+            account.FailedAttempts++;
+            if (account.FailedAttempts >= options.Value.MaxFailedAttempts)
+            {
+                account.LockedUntil = now + options.Value.LockoutDuration;
+                account.FailedAttempts = 0;
+                logger.LogWarning("Account {AccountId} locked for {Duration} after repeated failed logins", id, options.Value.LockoutDuration);
+            }
+            await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Login refused for {AccountId}: wrong password", id);
+            return (LoginOutcome.InvalidCredentials, null);
+        }
+        if (account.FailedAttempts > 0 || account.LockedUntil is not null || verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            account.FailedAttempts = 0;
+            account.LockedUntil = null;
+            if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+            {
+                account.PasswordHash = Hasher.HashPassword(id, password);
+            }
+            await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false);
+        }
+        var (token, expiresAt) = tokens.Issue(id, account.Role);
+        logger.LogInformation("{AccountId} logged in as {Role}", id, account.Role);
+        return (LoginOutcome.Success, new LoginResponse(token, expiresAt, account.Role, id));
+    }
+
+    /// <summary>Validates a bearer token and checks it was not voided by a logout since it was issued.</summary>
+    public async Task<Caller?> AuthenticateAsync(string? token, CancellationToken cancellationToken = default)
+    {
+        var caller = await tokens.ValidateAsync(token).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return null;
+        }
+        var account = await accounts.GetAsync(caller.Id, cancellationToken).ConfigureAwait(false);
+        return account is not null && account.Role == caller.Role && caller.IssuedAt >= account.TokensValidFrom ? caller : null;
+    }
+
+    /// <summary>Voids every token of the account issued until now.</summary>
+    public async Task LogoutAsync(string id, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var account = await accounts.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return;
+            }
+            account.TokensValidFrom = time.GetUtcNow().AddMilliseconds(1);
+            if (await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false))
+            {
+                logger.LogInformation("{AccountId} logged out; earlier tokens are void", id);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Creates an account (and a kiosk's presence row). Returns an error message, or null on success.</summary>
+    public async Task<string?> CreateAsync(string id, string role, string password, CancellationToken cancellationToken = default)
+    {
+        if (!IdPattern().IsMatch(id))
+        {
+            return $"'{Truncate(id)}' is not a valid id (letters, digits, _ . -; up to 64 characters).";
+        }
+        if (!Roles.IsKnown(role))
+        {
+            return $"'{role}' is not a role (kiosk, monitor, supervisor).";
+        }
+        if (password.Length < 8)
+        {
+            return "A password needs at least 8 characters.";
+        }
+        var account = new AccountEntity
+        {
+            RowKey = id,
+            Role = role,
+            PasswordHash = Hasher.HashPassword(id, password),
+            CreatedAt = time.GetUtcNow(),
+        };
+        if (!await accounts.AddAsync(account, cancellationToken).ConfigureAwait(false))
+        {
+            return $"An account '{id}' already exists.";
+        }
+        if (role == Roles.Kiosk)
+        {
+            await kiosks.EnsureAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        logger.LogInformation("Account {AccountId} created with role {Role}", id, role);
+        return null;
+    }
+
+    /// <summary>Sets a new password; earlier tokens become void. Returns an error message, or null on success.</summary>
+    public async Task<string?> ResetPasswordAsync(string id, string password, CancellationToken cancellationToken = default)
+    {
+        if (password.Length < 8)
+        {
+            return "A password needs at least 8 characters.";
+        }
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var account = await accounts.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return $"There is no account '{id}'.";
+            }
+            account.PasswordHash = Hasher.HashPassword(id, password);
+            account.FailedAttempts = 0;
+            account.LockedUntil = null;
+            account.TokensValidFrom = time.GetUtcNow().AddMilliseconds(1);
+            if (await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+        return "The account kept changing; try again.";
+    }
+
+    private static string Truncate(string id) => id.Length > 64 ? id[..64] + "…" : id;
+}

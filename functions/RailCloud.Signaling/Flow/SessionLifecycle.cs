@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RailCloud.Protocol;
+using RailCloud.Signaling.Storage;
+
+namespace RailCloud.Signaling.Flow;
+
+/// <summary>
+/// Ending sessions and taking kiosks offline, whoever does it (stop, disconnect, heartbeat lapse, replacement):
+/// the row goes only if it is still the version we read, the other side is told why, and the audit trail records it.
+/// </summary>
+public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, AuditStore audit, Notifier notify, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionLifecycle> logger)
+{
+    /// <summary>Ends <paramref name="session"/>; tells the monitor and/or kiosk connections named. False if someone else ended or changed it first.</summary>
+    public async Task<bool> EndAsync(SessionEntity session, string reason, bool tellMonitor, bool tellKiosk, CancellationToken cancellationToken = default)
+    {
+        if (!await sessions.EndAsync(session, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+        logger.LogInformation("Session {SessionId} ({MonitorId} watching {KioskId}) ended: {Reason}", session.SessionId, session.MonitorId, session.KioskId, reason);
+        var message = new MonitoringEnded(session.KioskId, session.SessionId, reason);
+        if (tellMonitor)
+        {
+            await notify.ToConnectionAsync(session.MonitorConnectionId, message, cancellationToken).ConfigureAwait(false);
+        }
+        if (tellKiosk)
+        {
+            await notify.ToConnectionAsync(session.KioskConnectionId, message, cancellationToken).ConfigureAwait(false);
+        }
+        await audit.AddAsync(new AuditEntry("session-ended", time.GetUtcNow(), session.KioskId, MonitorId: session.MonitorId, SessionId: session.SessionId, Reason: reason), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Takes a kiosk offline if <paramref name="connectionId"/> is still its connection; monitors are told.</summary>
+    public async Task<bool> TakeOfflineAsync(string kioskId, string connectionId, string reason, CancellationToken cancellationToken = default)
+    {
+        var changed = false;
+        await kiosks.UpdateAsync(kioskId, k =>
+        {
+            changed = k.Online && k.ConnectionId == connectionId;
+            if (changed)
+            {
+                k.Online = false;
+            }
+            return changed;
+        }, cancellationToken).ConfigureAwait(false);
+        if (changed)
+        {
+            logger.LogInformation("Kiosk {KioskId} is offline: {Reason}", kioskId, reason);
+            await notify.ToMonitorsAsync(new KioskOffline(kioskId, time.GetUtcNow(), reason), cancellationToken).ConfigureAwait(false);
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// The sweep (timer in Azure, background service locally): sessions past their TTL end with reason
+    /// <c>expired</c>, kiosks whose heartbeat lapsed go offline. Safe to run on several instances at once.
+    /// </summary>
+    public async Task<(int Sessions, int Kiosks)> SweepAsync(CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var endedSessions = 0;
+        foreach (var session in await sessions.ListExpiredAsync(now, cancellationToken).ConfigureAwait(false))
+        {
+            if (await EndAsync(session, EndReasons.Expired, tellMonitor: true, tellKiosk: true, cancellationToken).ConfigureAwait(false))
+            {
+                endedSessions++;
+            }
+        }
+        var offline = 0;
+        foreach (var kiosk in await kiosks.ListLapsedAsync(now, cancellationToken).ConfigureAwait(false))
+        {
+            kiosk.Online = false;
+            if (await kiosks.TryReplaceAsync(kiosk, cancellationToken).ConfigureAwait(false))
+            {
+                offline++;
+                logger.LogInformation("Kiosk {KioskId} is offline: no heartbeat since {LastSeen}", kiosk.RowKey, kiosk.LastSeen);
+                await notify.ToMonitorsAsync(new KioskOffline(kiosk.RowKey, now, "heartbeat-lost"), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (endedSessions + offline > 0)
+        {
+            logger.LogInformation("Sweep ended {Sessions} expired session(s) and took {Kiosks} silent kiosk(s) offline", endedSessions, offline);
+        }
+        return (endedSessions, offline);
+    }
+
+    public TimeSpan Ttl => options.Value.Ttl;
+}

@@ -1,0 +1,504 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RailCloud.Protocol;
+using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.WebPubSub;
+
+namespace RailCloud.Signaling.Flow;
+
+/// <summary>
+/// The signaling rules, one method per event of the contract. Identity comes only from Web PubSub
+/// (<c>ce-userId</c>, and the connection state our own answers set), never from a message body. Every refusal is
+/// an <c>error</c> reply with a stable code, and nothing is forwarded or stored on a refusal.
+/// </summary>
+public sealed class SignalingHandler(
+    AccountStore accounts, KioskStore kiosks, SessionStore sessions, AuditStore audit, KioskDirectory directory,
+    SessionLifecycle lifecycle, Notifier notify, IceServerProvider ice, IOptions<SessionOptions> options, TimeProvider time,
+    ILogger<SignalingHandler> logger)
+{
+    /// <summary>Largest user-event body: an SDP at the limit plus its JSON envelope.</summary>
+    public const int MaxEventBytes = Limits.MaxSdpBytes + 4096;
+
+    public async Task<IResult> HandleAsync(WebPubSubEventRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return request switch
+            {
+                ConnectEventRequest connect => await ConnectAsync(connect, cancellationToken).ConfigureAwait(false),
+                DisconnectedEventRequest disconnected => await DisconnectedAsync(disconnected, cancellationToken).ConfigureAwait(false),
+                UserEventRequest user => await UserEventAsync(user, cancellationToken).ConfigureAwait(false),
+                _ => WebPubSubEventResults.NoContent(),
+            };
+        }
+        catch (Exception ex) when (ex is RequestFailedException or WebPubSubRequestException)
+        {
+            // Storage or Web PubSub failed under us. A user event still gets a clear answer; system events get a 5xx so the service retries.
+            logger.LogError(ex, "Handling {EventName} for connection {ConnectionId} failed", request.Context.EventName, request.Context.ConnectionId);
+            return request is UserEventRequest
+                ? Reply(new ErrorMessage(ErrorCodes.Unavailable, "The service is unavailable right now; try again shortly.", request.Context.EventName), null)
+                : WebPubSubEventResults.Error(StatusCodes.Status503ServiceUnavailable, "Storage or Web PubSub is unavailable.");
+        }
+    }
+
+    // ---- System events ----
+
+    private async Task<IResult> ConnectAsync(ConnectEventRequest request, CancellationToken cancellationToken)
+    {
+        var userId = request.Context.UserId;
+        if (string.IsNullOrEmpty(userId))
+        {
+            return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "Connections need a user: get the URL from /api/negotiate.");
+        }
+        var account = await accounts.GetAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (account is null)
+        {
+            logger.LogWarning("Refused a connection for unknown user {UserId}", userId);
+            return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "Unknown account.");
+        }
+        if (request.Claims.TryGetValue("iat", out var iat) && long.TryParse(iat.FirstOrDefault(), out var issuedAt)
+            && DateTimeOffset.FromUnixTimeSeconds(issuedAt + 1) <= account.TokensValidFrom)
+        {
+            logger.LogWarning("Refused a connection for {UserId}: its URL was issued before the account's last logout", userId);
+            return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "This connection URL was issued before a logout; negotiate again.");
+        }
+        var state = new ClientState { Role = account.Role, Id = userId };
+        return WebPubSubEventResults.Connect(null, state.ToStates());
+    }
+
+    private async Task<IResult> DisconnectedAsync(DisconnectedEventRequest request, CancellationToken cancellationToken)
+    {
+        var state = ClientState.From(request.Context);
+        var connectionId = request.Context.ConnectionId;
+        if (state is null)
+        {
+            return WebPubSubEventResults.NoContent();
+        }
+        if (state.Role == Roles.Kiosk)
+        {
+            if (await sessions.GetLiveAsync(state.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } session && session.KioskConnectionId == connectionId)
+            {
+                await lifecycle.EndAsync(session, EndReasons.KioskDisconnected, tellMonitor: true, tellKiosk: false, cancellationToken).ConfigureAwait(false);
+            }
+            await lifecycle.TakeOfflineAsync(state.Id, connectionId, "disconnected", cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var session in await sessions.ListByMonitorConnectionAsync(connectionId, cancellationToken).ConfigureAwait(false))
+            {
+                await lifecycle.EndAsync(session, EndReasons.MonitorDisconnected, tellMonitor: false, tellKiosk: true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return WebPubSubEventResults.NoContent();
+    }
+
+    // ---- User events ----
+
+    private async Task<IResult> UserEventAsync(UserEventRequest request, CancellationToken cancellationToken)
+    {
+        var name = request.Context.EventName;
+        var state = ClientState.From(request.Context);
+        if (state is null)
+        {
+            return Refuse(name, ErrorCodes.Unauthorized, "This connection was not accepted by RailCloud; reconnect with a URL from /api/negotiate.", null);
+        }
+        if (request.Data.ToMemory().Length > MaxEventBytes)
+        {
+            return Refuse(name, ErrorCodes.PayloadTooLarge, $"Events may be at most {MaxEventBytes} bytes.", state);
+        }
+        JsonNode? data;
+        try
+        {
+            data = request.DataType == WebPubSubContentType.Json ? JsonNode.Parse(request.Data.ToMemory().Span, documentOptions: new JsonDocumentOptions { MaxDepth = 16 }) : null;
+        }
+        catch (JsonException)
+        {
+            data = null;
+        }
+        if (data is not JsonObject body)
+        {
+            return Refuse(name, ErrorCodes.InvalidPayload, "Event data must be a JSON object (dataType json).", state);
+        }
+        if (name is not (Events.RegisterKiosk or Events.RegisterMonitor) && !state.Registered)
+        {
+            return Refuse(name, ErrorCodes.NotRegistered, $"Send {(state.Role == Roles.Kiosk ? Events.RegisterKiosk : Events.RegisterMonitor)} first.", state);
+        }
+        var context = new EventContext(request.Context.ConnectionId, name, state, body, time.GetUtcNow());
+        return name switch
+        {
+            Events.RegisterKiosk => await RegisterKioskAsync(context, cancellationToken).ConfigureAwait(false),
+            Events.RegisterMonitor => await RegisterMonitorAsync(context, cancellationToken).ConfigureAwait(false),
+            Events.StartMonitoring => await StartMonitoringAsync(context, cancellationToken).ConfigureAwait(false),
+            Events.StopMonitoring => await StopMonitoringAsync(context, cancellationToken).ConfigureAwait(false),
+            Events.Offer or Events.Answer or Events.IceCandidate => await RelayAsync(context, cancellationToken).ConfigureAwait(false),
+            Events.HeartbeatPing => await HeartbeatAsync(context, cancellationToken).ConfigureAwait(false),
+            Events.CrewSignOn or Events.CrewSignOff => await CrewAsync(context, cancellationToken).ConfigureAwait(false),
+            _ => Refuse(name, ErrorCodes.InvalidPayload, $"Unknown event '{Truncate(name)}'.", state),
+        };
+    }
+
+    private sealed record EventContext(string ConnectionId, string Event, ClientState State, JsonObject Body, DateTimeOffset Now);
+
+    private async Task<IResult> RegisterKioskAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        if (c.State.Role != Roles.Kiosk)
+        {
+            return Refuse(c, ErrorCodes.Forbidden, "Only kiosk accounts can register as a kiosk.");
+        }
+        string? previousConnection = null;
+        var kiosk = await kiosks.UpdateAsync(c.State.Id, k =>
+        {
+            previousConnection = k.IsOnline(c.Now) && k.ConnectionId != c.ConnectionId ? k.ConnectionId : null;
+            k.Online = true;
+            k.ConnectionId = c.ConnectionId;
+            k.LastSeen = c.Now;
+            k.ExpiresAt = c.Now + options.Value.Ttl;
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (kiosk is null)
+        {
+            return Refuse(c, ErrorCodes.UnknownKiosk, $"Kiosk '{c.State.Id}' has no presence record; recreate its account.");
+        }
+        // A kiosk that connects again replaces its older connection: that one is closed and its session ends.
+        if (await sessions.GetLiveAsync(c.State.Id, c.Now, cancellationToken).ConfigureAwait(false) is { } stale && stale.KioskConnectionId != c.ConnectionId)
+        {
+            await lifecycle.EndAsync(stale, EndReasons.Replaced, tellMonitor: true, tellKiosk: true, cancellationToken).ConfigureAwait(false);
+        }
+        if (previousConnection is not null)
+        {
+            logger.LogInformation("Kiosk {KioskId} connected again; closing its older connection {ConnectionId}", c.State.Id, previousConnection);
+            await notify.CloseAsync(previousConnection, "Replaced by a newer connection of the same kiosk.", cancellationToken).ConfigureAwait(false);
+        }
+        c.State.Registered = true;
+        logger.LogInformation("Kiosk {KioskId} is online on connection {ConnectionId}", c.State.Id, c.ConnectionId);
+        await notify.ToMonitorsAsync(new KioskOnline(c.State.Id, c.Now), cancellationToken).ConfigureAwait(false);
+        return Reply(new RegisteredKiosk(c.State.Id, (int)options.Value.HeartbeatInterval.TotalSeconds), c.State);
+    }
+
+    private async Task<IResult> RegisterMonitorAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        if (!Roles.CanMonitor(c.State.Role))
+        {
+            return Refuse(c, ErrorCodes.Forbidden, "Only monitor and supervisor accounts can register as a monitor.");
+        }
+        await notify.AddMonitorAsync(c.ConnectionId, cancellationToken).ConfigureAwait(false);
+        c.State.Registered = true;
+        return Reply(new RegisteredMonitor(c.State.Id, c.State.Role, await directory.ListAsync(cancellationToken).ConfigureAwait(false)), c.State);
+    }
+
+    private async Task<IResult> StartMonitoringAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        if (!Roles.CanMonitor(c.State.Role))
+        {
+            return Refuse(c, ErrorCodes.Forbidden, "Only monitors can start monitoring.");
+        }
+        if (ReadId(c.Body, "kioskId") is not { } kioskId)
+        {
+            return Refuse(c, ErrorCodes.InvalidPayload, "start-monitoring needs a valid kioskId.");
+        }
+        var kiosk = await kiosks.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
+        if (kiosk is null)
+        {
+            return Refuse(c, ErrorCodes.UnknownKiosk, $"There is no kiosk '{kioskId}'.");
+        }
+        if (!kiosk.IsOnline(c.Now) || kiosk.ConnectionId is null)
+        {
+            return Refuse(c, ErrorCodes.KioskOffline, $"Kiosk {kioskId} is offline.");
+        }
+        var wanted = new SessionEntity
+        {
+            PartitionKey = kioskId,
+            SessionId = Guid.NewGuid().ToString("N"),
+            MonitorId = c.State.Id,
+            MonitorConnectionId = c.ConnectionId,
+            KioskConnectionId = kiosk.ConnectionId,
+            StartedAt = c.Now,
+            ExpiresAt = c.Now + options.Value.Ttl,
+            WriteId = Guid.NewGuid().ToString("N"),
+        };
+        var (outcome, session, takenOver) = await sessions.StartAsync(wanted, c.Now, cancellationToken).ConfigureAwait(false);
+        if (outcome == StartOutcome.Busy)
+        {
+            return Refuse(c, ErrorCodes.KioskBusy, $"Kiosk {kioskId} is already being watched by {session.MonitorId}.");
+        }
+        if (takenOver is not null)
+        {
+            // The old session had expired without the sweeper noticing yet; its monitor is owed the news.
+            await notify.ToConnectionAsync(takenOver.MonitorConnectionId, new MonitoringEnded(kioskId, takenOver.SessionId, EndReasons.Expired), cancellationToken).ConfigureAwait(false);
+            await audit.AddAsync(new AuditEntry("session-ended", c.Now, kioskId, MonitorId: takenOver.MonitorId, SessionId: takenOver.SessionId, Reason: EndReasons.Expired), cancellationToken).ConfigureAwait(false);
+        }
+        if (outcome == StartOutcome.Started)
+        {
+            logger.LogInformation("Session {SessionId}: {MonitorId} is watching {KioskId}", session.SessionId, c.State.Id, kioskId);
+            await notify.ToConnectionAsync(session.KioskConnectionId, new MonitoringStartedForKiosk(kioskId, session.SessionId, c.State.Id, ice.For(kioskId)), cancellationToken).ConfigureAwait(false);
+            await audit.AddAsync(new AuditEntry("session-started", c.Now, kioskId, MonitorId: c.State.Id, SessionId: session.SessionId), cancellationToken).ConfigureAwait(false);
+        }
+        c.State.Remember(kioskId, session.SessionId, kioskId, session.KioskConnectionId, CacheUntil(c.Now, session));
+        return Reply(new MonitoringStartedForMonitor(kioskId, session.SessionId, ice.For(c.State.Id)), c.State);
+    }
+
+    private async Task<IResult> StopMonitoringAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        if (!Roles.CanMonitor(c.State.Role))
+        {
+            return Refuse(c, ErrorCodes.Forbidden, "Only monitors can stop monitoring.");
+        }
+        if (ReadId(c.Body, "kioskId") is not { } kioskId)
+        {
+            return Refuse(c, ErrorCodes.InvalidPayload, "stop-monitoring needs a valid kioskId.");
+        }
+        var session = await sessions.GetLiveAsync(kioskId, c.Now, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            c.State.Forget(kioskId);
+            return Refuse(c, ErrorCodes.NoSession, $"Nobody is watching kiosk {kioskId}.");
+        }
+        if (session.MonitorId != c.State.Id)
+        {
+            return Refuse(c, ErrorCodes.NotSessionMember, $"Kiosk {kioskId} is being watched by someone else.");
+        }
+        if (!await lifecycle.EndAsync(session, EndReasons.Stopped, tellMonitor: false, tellKiosk: true, cancellationToken).ConfigureAwait(false))
+        {
+            c.State.Forget(kioskId);
+            return Refuse(c, ErrorCodes.NoSession, $"The session with kiosk {kioskId} has already ended.");
+        }
+        c.State.Forget(kioskId);
+        return Reply(new MonitoringStopped(kioskId, session.SessionId), c.State);
+    }
+
+    private async Task<IResult> RelayAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        var isMonitor = Roles.CanMonitor(c.State.Role);
+        if ((c.Event == Events.Offer && !isMonitor) || (c.Event == Events.Answer && isMonitor))
+        {
+            return Refuse(c, ErrorCodes.Forbidden, c.Event == Events.Offer ? "Only the monitor sends the offer." : "Only the kiosk sends the answer.");
+        }
+        if (ReadId(c.Body, "targetId") is not { } targetId)
+        {
+            return Refuse(c, ErrorCodes.InvalidPayload, $"{c.Event} needs a valid targetId.");
+        }
+        var (payload, problem, tooLarge) = ValidateSignal(c.Event, c.Body);
+        if (payload is null)
+        {
+            return Refuse(c, tooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidPayload, problem!);
+        }
+        if (!c.State.TryTake(options.Value.SignalingBurst, options.Value.SignalingPerSecond, c.Now))
+        {
+            return Refuse(c, ErrorCodes.RateLimited, $"Too many signaling messages; at most {options.Value.SignalingPerSecond:0.#} per second.");
+        }
+
+        var kioskId = isMonitor ? targetId : c.State.Id;
+        var cached = c.State.Sessions.FirstOrDefault(s => s.KioskId == kioskId && s.PeerId == targetId && s.UntilMs > c.Now.ToUnixTimeMilliseconds());
+        string sessionId, peerConnectionId;
+        if (c.Event == Events.IceCandidate && cached is not null)
+        {
+            // Steady state: the candidate's route is in the connection state, written by an answer of ours after a storage check.
+            (sessionId, peerConnectionId) = (cached.SessionId, cached.PeerConnectionId);
+        }
+        else
+        {
+            var session = await sessions.GetLiveAsync(kioskId, c.Now, cancellationToken).ConfigureAwait(false);
+            if (session is null)
+            {
+                c.State.Forget(kioskId);
+                return Refuse(c, ErrorCodes.NoSession, isMonitor ? $"You are not watching kiosk {kioskId}; start monitoring first." : "Nobody is watching this kiosk.");
+            }
+            var member = isMonitor
+                ? session.MonitorId == c.State.Id && session.MonitorConnectionId == c.ConnectionId
+                : session.KioskConnectionId == c.ConnectionId && session.MonitorId == targetId;
+            if (!member)
+            {
+                logger.LogWarning("Refused {Event} from {SenderId} ({ConnectionId}) to {TargetId}: not a member of session {SessionId}", c.Event, c.State.Id, c.ConnectionId, targetId, session.SessionId);
+                c.State.Forget(kioskId);
+                return Refuse(c, ErrorCodes.NotSessionMember, $"You are not in a session with {targetId}.");
+            }
+            sessionId = session.SessionId;
+            peerConnectionId = isMonitor ? session.KioskConnectionId : session.MonitorConnectionId;
+            c.State.Remember(kioskId, sessionId, targetId, peerConnectionId, CacheUntil(c.Now, session));
+        }
+
+        ServerMessage forward = c.Event switch
+        {
+            Events.Offer => new OfferMessage(c.State.Id, sessionId, payload),
+            Events.Answer => new AnswerMessage(c.State.Id, sessionId, payload),
+            _ => new IceCandidateMessage(c.State.Id, sessionId, payload),
+        };
+        await notify.ToConnectionAsync(peerConnectionId, forward, cancellationToken).ConfigureAwait(false);
+        return WebPubSubEventResults.NoContent(c.State.ToStates());
+    }
+
+    private async Task<IResult> HeartbeatAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        var ttl = options.Value.Ttl;
+        if (c.State.Role == Roles.Kiosk)
+        {
+            var cameBack = false;
+            await kiosks.UpdateAsync(c.State.Id, k =>
+            {
+                if (k.ConnectionId != c.ConnectionId)
+                {
+                    return false; // replaced by a newer connection: this one no longer speaks for the kiosk
+                }
+                cameBack = !k.IsOnline(c.Now);
+                k.Online = true;
+                k.LastSeen = c.Now;
+                k.ExpiresAt = c.Now + ttl;
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            if (cameBack)
+            {
+                await notify.ToMonitorsAsync(new KioskOnline(c.State.Id, c.Now), cancellationToken).ConfigureAwait(false);
+            }
+            await ExtendAsync(c, c.State.Id, s => s.KioskConnectionId == c.ConnectionId, s => (s.MonitorId, s.MonitorConnectionId), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var kioskId in c.State.Sessions.Select(s => s.KioskId).ToList())
+            {
+                await ExtendAsync(c, kioskId, s => s.MonitorConnectionId == c.ConnectionId, s => (s.KioskId, s.KioskConnectionId), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return Reply(new HeartbeatPong(c.Now), c.State);
+    }
+
+    private async Task ExtendAsync(EventContext c, string kioskId, Func<SessionEntity, bool> isMine, Func<SessionEntity, (string PeerId, string PeerConnectionId)> peer, CancellationToken cancellationToken)
+    {
+        var session = await sessions.GetLiveAsync(kioskId, c.Now, cancellationToken).ConfigureAwait(false);
+        if (session is null || !isMine(session))
+        {
+            c.State.Forget(kioskId);
+            return;
+        }
+        await sessions.ExtendAsync(session, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false);
+        var (peerId, peerConnectionId) = peer(session);
+        c.State.Remember(kioskId, session.SessionId, peerId, peerConnectionId, CacheUntil(c.Now, session));
+    }
+
+    private async Task<IResult> CrewAsync(EventContext c, CancellationToken cancellationToken)
+    {
+        if (c.State.Role != Roles.Kiosk)
+        {
+            return Refuse(c, ErrorCodes.Forbidden, "Crew sign-on and sign-off happen at a kiosk.");
+        }
+        if (ReadId(c.Body, "crewId") is not { } crewId)
+        {
+            return Refuse(c, ErrorCodes.InvalidPayload, $"{c.Event} needs a valid crewId.");
+        }
+        string? name = null;
+        if (c.Event == Events.CrewSignOn && c.Body["name"] is { } nameNode)
+        {
+            if (nameNode.GetValueKind() != JsonValueKind.String || nameNode.GetValue<string>() is not { Length: <= Limits.MaxCrewNameLength } n || n.Any(char.IsControl))
+            {
+                return Refuse(c, ErrorCodes.InvalidPayload, $"name must be text of at most {Limits.MaxCrewNameLength} characters.");
+            }
+            name = n.Trim().Length == 0 ? null : n.Trim();
+        }
+        await kiosks.UpdateAsync(c.State.Id, k =>
+        {
+            var crew = KioskStore.ReadCrew(k);
+            crew.RemoveAll(m => m.CrewId == crewId);
+            if (c.Event == Events.CrewSignOn)
+            {
+                crew.Add(new CrewOnDuty(crewId, name, c.Now));
+            }
+            KioskStore.WriteCrew(k, crew);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        await audit.AddAsync(new AuditEntry(c.Event, c.Now, c.State.Id, CrewId: crewId, Name: name), cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("{Event}: crew {CrewId} at kiosk {KioskId}", c.Event, crewId, c.State.Id);
+        await notify.ToMonitorsAsync(new CrewEvent(c.Event, c.State.Id, crewId, name, c.Now), cancellationToken).ConfigureAwait(false);
+        return WebPubSubEventResults.NoContent(c.State.ToStates());
+    }
+
+    // ---- Validation and replies ----
+
+    /// <summary>The SDP or candidate to forward, checked for shape and size; or why not.</summary>
+    internal static (JsonNode? Payload, string? Problem, bool TooLarge) ValidateSignal(string eventName, JsonObject body)
+    {
+        if (eventName == Events.IceCandidate)
+        {
+            if (body["candidate"] is not JsonObject candidate)
+            {
+                return (null, "ice-candidate needs a candidate object.", false);
+            }
+            if (candidate["candidate"] is not JsonValue text || text.GetValueKind() != JsonValueKind.String)
+            {
+                return (null, "candidate.candidate must be a string.", false);
+            }
+            var line = text.GetValue<string>();
+            if (System.Text.Encoding.UTF8.GetByteCount(line) > Limits.MaxCandidateBytes)
+            {
+                return (null, $"A candidate may be at most {Limits.MaxCandidateBytes} bytes.", true);
+            }
+            if (line.Length > 0 && !line.StartsWith("candidate:", StringComparison.Ordinal))
+            {
+                return (null, "candidate.candidate must be empty (end of candidates) or start with 'candidate:'.", false);
+            }
+            if (candidate["sdpMid"] is { } mid && mid.GetValueKind() is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return (null, "candidate.sdpMid must be a string.", false);
+            }
+            if (candidate["sdpMLineIndex"] is { } index && (index.GetValueKind() is not (JsonValueKind.Number or JsonValueKind.Null) || (index.GetValueKind() == JsonValueKind.Number && index.GetValue<double>() is < 0 or > 1024 or not >= 0)))
+            {
+                return (null, "candidate.sdpMLineIndex must be a small non-negative number.", false);
+            }
+            return (new JsonObject
+            {
+                ["candidate"] = line,
+                ["sdpMid"] = candidate["sdpMid"]?.DeepClone(),
+                ["sdpMLineIndex"] = candidate["sdpMLineIndex"]?.DeepClone(),
+            }, null, false);
+        }
+
+        var field = eventName == Events.Offer ? "offer" : "answer";
+        if (body[field] is not JsonObject description)
+        {
+            return (null, $"{eventName} needs an {field} object with type and sdp.", false);
+        }
+        if (description["type"] is not JsonValue type || type.GetValueKind() != JsonValueKind.String || type.GetValue<string>() != field)
+        {
+            return (null, $"{field}.type must be \"{field}\".", false);
+        }
+        if (description["sdp"] is not JsonValue sdpNode || sdpNode.GetValueKind() != JsonValueKind.String)
+        {
+            return (null, $"{field}.sdp must be a string.", false);
+        }
+        var sdp = sdpNode.GetValue<string>();
+        if (System.Text.Encoding.UTF8.GetByteCount(sdp) > Limits.MaxSdpBytes)
+        {
+            return (null, $"An SDP may be at most {Limits.MaxSdpBytes} bytes.", true);
+        }
+        if (!sdp.StartsWith("v=0", StringComparison.Ordinal))
+        {
+            return (null, $"{field}.sdp is not an SDP (it must start with v=0).", false);
+        }
+        return (new JsonObject { ["type"] = field, ["sdp"] = sdp }, null, false);
+    }
+
+    private static string? ReadId(JsonObject body, string field) =>
+        body[field] is JsonValue value && value.GetValueKind() == JsonValueKind.String && value.GetValue<string>() is { } id && AccountService.IdPattern().IsMatch(id) ? id : null;
+
+    private DateTimeOffset CacheUntil(DateTimeOffset now, SessionEntity session)
+    {
+        var until = now + options.Value.HeartbeatInterval;
+        return until < session.ExpiresAt ? until : session.ExpiresAt;
+    }
+
+    private static IResult Reply(ServerMessage message, ClientState? state) =>
+        WebPubSubEventResults.Reply(BinaryData.FromBytes(ProtocolJson.Serialize(message)), WebPubSubContentType.Json, state?.ToStates());
+
+    private IResult Refuse(EventContext c, string code, string message) => Refuse(c.Event, code, message, c.State);
+
+    private IResult Refuse(string requestEvent, string code, string message, ClientState? state)
+    {
+        logger.LogInformation("Refused {Event} from {UserId}: {Code}", Truncate(requestEvent), state?.Id, code);
+        return Reply(new ErrorMessage(code, message, Truncate(requestEvent)), state);
+    }
+
+    private static string Truncate(string text) => text.Length > 64 ? text[..64] : text;
+}

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Azure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RailCloud.Protocol;
+using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Flow;
+using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.WebPubSub;
+
+namespace RailCloud.Signaling.Http;
+
+/// <summary>
+/// Every HTTP route of the contract, once. The Functions triggers and the local minimal-API host both call these
+/// and return their results unchanged. Errors are RFC 9457 problem+json.
+/// </summary>
+public sealed class SignalingApi(
+    AccountService accounts, Tables tables, KioskDirectory directory, AuditStore audit, SignalingHandler signaling,
+    WebPubSubEventReader eventReader, WebPubSubServiceClient webPubSub, Notifier notify, IceServerProvider ice,
+    IOptions<AuthOptions> authOptions, ILogger<SignalingApi> logger) : IDisposable
+{
+    private static readonly TimeSpan ClientUrlLifetime = TimeSpan.FromMinutes(30);
+
+    private readonly PartitionedRateLimiter<string> _loginLimiter = PartitionedRateLimiter.Create<string, string>(address =>
+        RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = authOptions.Value.LoginsPerMinutePerAddress,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        }));
+
+    public async Task<IResult> LoginAsync(HttpRequest request)
+    {
+        var address = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        using var lease = _loginLimiter.AttemptAcquire(address);
+        if (!lease.IsAcquired)
+        {
+            logger.LogWarning("Login throttled for address {Address}", address);
+            return Problem(StatusCodes.Status429TooManyRequests, "Too many login attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
+        }
+        var body = await ReadJsonAsync<LoginRequest>(request).ConfigureAwait(false);
+        if (body is null || string.IsNullOrEmpty(body.Id) || string.IsNullOrEmpty(body.Password) || body.Id.Length > 200 || body.Password.Length > 1024)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid login request", "Send JSON {\"id\": \"...\", \"password\": \"...\"}.", ErrorCodes.InvalidPayload);
+        }
+        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        var (outcome, response) = await accounts.LoginAsync(body.Id, body.Password, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return outcome switch
+        {
+            LoginOutcome.Success => TypedResults.Ok(response),
+            LoginOutcome.LockedOut => Problem(StatusCodes.Status429TooManyRequests, "Too many failed logins", "This account is locked for a few minutes after repeated failures.", ErrorCodes.RateLimited),
+            _ => Problem(StatusCodes.Status401Unauthorized, "Login failed", "Unknown id or wrong password.", ErrorCodes.Unauthorized),
+        };
+    }
+
+    public async Task<IResult> LogoutAsync(HttpRequest request)
+    {
+        var caller = await AuthenticateAsync(request).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return Unauthorized();
+        }
+        await accounts.LogoutAsync(caller.Id, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        await notify.CloseUserAsync(caller.Id, "Logged out.", request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    public async Task<IResult> NegotiateAsync(HttpRequest request)
+    {
+        var caller = await AuthenticateAsync(request).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return Unauthorized();
+        }
+        // No Web PubSub roles: clients may only send events, so every message passes through our checks.
+        var url = await webPubSub.GetClientAccessUriAsync(caller.Id, roles: [], groups: [], ClientUrlLifetime, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new NegotiateResponse(url.ToString(), DateTimeOffset.UtcNow + ClientUrlLifetime, ice.For(caller.Id)));
+    }
+
+    public async Task<IResult> ListKiosksAsync(HttpRequest request)
+    {
+        var caller = await AuthenticateAsync(request).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return Unauthorized();
+        }
+        if (!Roles.CanMonitor(caller.Role))
+        {
+            return Forbidden();
+        }
+        return TypedResults.Ok(await directory.ListAsync(request.HttpContext.RequestAborted).ConfigureAwait(false));
+    }
+
+    public async Task<IResult> KioskEventsAsync(HttpRequest request, string kioskId)
+    {
+        var caller = await AuthenticateAsync(request).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return Unauthorized();
+        }
+        if (!Roles.CanMonitor(caller.Role))
+        {
+            return Forbidden();
+        }
+        if (!AccountService.IdPattern().IsMatch(kioskId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid kiosk id", $"'{kioskId}' is not a kiosk id.", ErrorCodes.InvalidPayload);
+        }
+        var pageSize = int.TryParse(request.Query["pageSize"], out var size) ? size : 50;
+        if (pageSize is < 1 or > 200)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid page size", "pageSize must be from 1 to 200.", ErrorCodes.InvalidPayload);
+        }
+        var continuation = request.Query["continuationToken"].ToString();
+        try
+        {
+            return TypedResults.Ok(await audit.PageAsync(kioskId, pageSize, continuation.Length == 0 ? null : continuation, request.HttpContext.RequestAborted).ConfigureAwait(false));
+        }
+        catch (RequestFailedException ex) when (ex.Status == 400)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid continuation token", "Use the continuationToken of the previous page as it was given.", ErrorCodes.InvalidPayload);
+        }
+    }
+
+    public async Task<IResult> HealthAsync(HttpRequest request)
+    {
+        var storage = "ok";
+        try
+        {
+            await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+            await tables.Service.GetPropertiesAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
+        {
+            storage = "unreachable: " + ex.Message.Split('\n')[0];
+        }
+        var pubsub = await webPubSub.IsHealthyAsync(request.HttpContext.RequestAborted).ConfigureAwait(false) ? "ok" : "unreachable";
+        var healthy = storage == "ok" && pubsub == "ok";
+        return TypedResults.Json(new { status = healthy ? "healthy" : "unhealthy", storage, webPubSub = pubsub },
+            statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>The hub's event handler: the abuse-protection handshake, then validated CloudEvents.</summary>
+    public async Task<IResult> WebPubSubEventAsync(HttpRequest request)
+    {
+        if (WebPubSubEventReader.IsValidationRequest(request))
+        {
+            return eventReader.Validate(request);
+        }
+        var (cloudEvent, error) = await eventReader.ReadAsync(request, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (error is not null)
+        {
+            logger.LogWarning("Refused a Web PubSub event: {Status} {Problem}", (int)error.Status, error.Message);
+            return WebPubSubEventResults.Error(error);
+        }
+        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return await signaling.HandleAsync(cloudEvent!, request.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task<Caller?> AuthenticateAsync(HttpRequest request)
+    {
+        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return await accounts.AuthenticateAsync(TokenService.BearerToken(request), request.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task<T?> ReadJsonAsync<T>(HttpRequest request) where T : class
+    {
+        if (request.ContentLength > 64 * 1024)
+        {
+            return null;
+        }
+        try
+        {
+            return await System.Text.Json.JsonSerializer.DeserializeAsync<T>(request.Body, ProtocolJson.Options, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult Unauthorized() =>
+        Problem(StatusCodes.Status401Unauthorized, "Not signed in", "Send a valid bearer token from /api/login.", ErrorCodes.Unauthorized);
+
+    private static IResult Forbidden() =>
+        Problem(StatusCodes.Status403Forbidden, "Not allowed", "This needs a monitor or supervisor account.", ErrorCodes.Forbidden);
+
+    public static IResult Problem(int status, string title, string detail, string code) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    public void Dispose() => _loginLimiter.Dispose();
+}

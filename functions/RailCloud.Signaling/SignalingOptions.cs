@@ -1,0 +1,92 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RailCloud.Signaling;
+
+/// <summary><c>Storage</c>: Table Storage by connection string (Azurite) or by service URI with managed identity.</summary>
+public sealed class StorageOptions : IValidatableObject
+{
+    public const string SectionName = "Storage";
+
+    public string? ConnectionString { get; set; }
+
+    public Uri? TableServiceUri { get; set; }
+
+    /// <summary>Prefix for table names, so several environments (or test runs) can share one account.</summary>
+    [RegularExpression("^[A-Za-z][A-Za-z0-9]{0,20}$")]
+    public string TablePrefix { get; set; } = "railcloud";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString) && TableServiceUri is null)
+        {
+            yield return new ValidationResult("Set Storage:ConnectionString (Azurite) or Storage:TableServiceUri (managed identity).");
+        }
+    }
+}
+
+/// <summary><c>Auth</c>: the tokens <c>/api/login</c> issues.</summary>
+public sealed class AuthOptions
+{
+    public const string SectionName = "Auth";
+
+    /// <summary>HMAC key for HS256; at least 32 bytes. Local runs use a dev key; Azure takes it from Key Vault.</summary>
+    [Required, MinLength(32)]
+    public string SigningKey { get; set; } = "";
+
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromMinutes(60);
+
+    public string Issuer { get; set; } = "railcloud";
+
+    public string Audience { get; set; } = "railcloud-api";
+
+    /// <summary>Failed logins for one account before it is locked for <see cref="LockoutDuration"/>.</summary>
+    [Range(1, 100)]
+    public int MaxFailedAttempts { get; set; } = 5;
+
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Login attempts one client address may make per minute.</summary>
+    [Range(1, 10_000)]
+    public int LoginsPerMinutePerAddress { get; set; } = 30;
+}
+
+/// <summary><c>Sessions</c>: how long presence and sessions live without a heartbeat.</summary>
+public sealed class SessionOptions
+{
+    public const string SectionName = "Sessions";
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromSeconds(90);
+
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the sweeper looks for expired rows (the Functions timer has its own schedule).</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Signaling messages (offer, answer, ICE) one connection may send: burst size and refill per second.</summary>
+    [Range(1, 10_000)]
+    public int SignalingBurst { get; set; } = 40;
+
+    [Range(0.1, 10_000)]
+    public double SignalingPerSecond { get; set; } = 20;
+}
+
+/// <summary><c>Turn</c> and <c>Stun</c>: the ICE servers handed to clients.</summary>
+public sealed class TurnOptions
+{
+    public const string SectionName = "Turn";
+
+    /// <summary>TURN URLs, e.g. <c>turn:127.0.0.1:3478?transport=udp</c>; empty means no relay.</summary>
+    public string[] Urls { get; set; } = [];
+
+    /// <summary>coturn's <c>static-auth-secret</c> (TURN REST credentials).</summary>
+    public string? Secret { get; set; }
+
+    [Range(typeof(TimeSpan), "00:01:00", "2.00:00:00")]
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>STUN URLs (<c>Stun:Urls</c>).</summary>
+    public string[] StunUrls { get; set; } = [];
+}

@@ -1,0 +1,85 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace RailCloud.Signaling.Storage;
+
+/// <summary>A login account. PartitionKey "account", RowKey = id.</summary>
+public sealed class AccountEntity : ITableEntity
+{
+    public const string Partition = "account";
+    public string PartitionKey { get; set; } = Partition;
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Role { get; set; } = "";
+    public string PasswordHash { get; set; } = "";
+    public int FailedAttempts { get; set; }
+    public DateTimeOffset? LockedUntil { get; set; }
+    /// <summary>Tokens issued before this instant are void (set by logout and password reset).</summary>
+    public DateTimeOffset TokensValidFrom { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>A kiosk's presence. PartitionKey "kiosk", RowKey = kiosk id; created with the kiosk account.</summary>
+public sealed class KioskEntity : ITableEntity
+{
+    public const string Partition = "kiosk";
+    public string PartitionKey { get; set; } = Partition;
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public bool Online { get; set; }
+    public string? ConnectionId { get; set; }
+    public DateTimeOffset? LastSeen { get; set; }
+    /// <summary>Presence lapses at this instant unless a heartbeat extends it.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>Crew on duty, JSON array of <see cref="Protocol.CrewOnDuty"/>.</summary>
+    public string Crew { get; set; } = "[]";
+
+    public bool IsOnline(DateTimeOffset now) => Online && ExpiresAt > now;
+}
+
+/// <summary>The one session a kiosk may have. PartitionKey = kiosk id, RowKey "session".</summary>
+public sealed class SessionEntity : ITableEntity
+{
+    public const string Row = "session";
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = Row;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string SessionId { get; set; } = "";
+    public string MonitorId { get; set; } = "";
+    public string MonitorConnectionId { get; set; } = "";
+    public string KioskConnectionId { get; set; } = "";
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    /// <summary>Which write made this row, so a retried insert that already succeeded is recognised as our own.</summary>
+    public string WriteId { get; set; } = "";
+
+    public string KioskId => PartitionKey;
+
+    public bool IsLive(DateTimeOffset now) => ExpiresAt > now;
+}
+
+/// <summary>One audit entry. PartitionKey = kiosk id, RowKey sorts newest first.</summary>
+public sealed class AuditEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Kind { get; set; } = "";
+    public DateTimeOffset At { get; set; }
+    public string? CrewId { get; set; }
+    public string? Name { get; set; }
+    public string? MonitorId { get; set; }
+    public string? SessionId { get; set; }
+    public string? Reason { get; set; }
+
+    public static string RowKeyFor(DateTimeOffset at) =>
+        $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{Guid.NewGuid():N}"[..28];
+}

@@ -1,0 +1,41 @@
+using Azure.Data.Tables;
+
+namespace RailCloud.Signaling.Storage;
+
+/// <summary>The four tables, created on first use.</summary>
+public sealed class Tables(TableServiceClient service, string prefix)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _created;
+
+    public TableClient Accounts { get; } = service.GetTableClient(prefix + "Accounts");
+    public TableClient Kiosks { get; } = service.GetTableClient(prefix + "Kiosks");
+    public TableClient Sessions { get; } = service.GetTableClient(prefix + "Sessions");
+    public TableClient Audit { get; } = service.GetTableClient(prefix + "Audit");
+
+    public TableServiceClient Service => service;
+
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
+    {
+        if (_created)
+        {
+            return;
+        }
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_created)
+            {
+                foreach (var table in new[] { Accounts, Kiosks, Sessions, Audit })
+                {
+                    await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+                }
+                _created = true;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}
