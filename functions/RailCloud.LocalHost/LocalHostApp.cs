@@ -1,0 +1,25 @@
+using RailCloud.Signaling;
+
+namespace RailCloud.LocalHost;
+
+/// <summary>Builds the local host; Program runs it, tests start it on a loopback port with their own settings.</summary>
+public static class LocalHostApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        configure?.Invoke(builder);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddRailCloudSignaling();
+        builder.Services.AddHostedService<SweepService>();
+        builder.Services.AddHostedService<DevAccounts>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.MapRailCloudApi();
+        app.MapWebClient();
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("RailCloud local host listening on {Urls}", string.Join(", ", app.Urls)));
+        return app;
+    }
+}

@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RailCloud.Client;
+using RailCloud.LocalHost;
+using RailCloud.Signaling.Auth;
+
+namespace RailCloud.Testing;
+
+/// <summary>
+/// The whole local system over real sockets: Azurite (shared, each stack with its own tables), the Web PubSub
+/// emulator, and the local host with the signaling handlers, wired as run.sh wires them.
+/// </summary>
+public sealed class RailCloudStack : IAsyncDisposable
+{
+    public const string Password = "correct-horse-1";
+    public const string SigningKey = "test-signing-key-that-is-long-enough-0123456789";
+    public const string TurnSecret = "test-turn-secret";
+
+    private static readonly Lazy<Task<AzuriteServer>> SharedAzurite = new(StartSharedAzuriteAsync);
+
+    private readonly WebApplication _host;
+    private readonly HttpClient _http;
+
+    private RailCloudStack(WebApplication host, EmulatorServer emulator, Uri baseUri, string storageConnectionString)
+    {
+        _host = host;
+        Emulator = emulator;
+        BaseUri = baseUri;
+        StorageConnectionString = storageConnectionString;
+        _http = new HttpClient { BaseAddress = baseUri };
+        Api = new RailCloudApi(_http);
+    }
+
+    public EmulatorServer Emulator { get; }
+    public Uri BaseUri { get; }
+    public string StorageConnectionString { get; }
+    public RailCloudApi Api { get; }
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null)
+    {
+        azurite ??= await SharedAzurite.Value;
+        var port = FreePort.Next();
+        var emulator = await EmulatorServer.StartAsync(EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{port}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*"));
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = azurite.ConnectionString,
+            ["Storage:TablePrefix"] = "t" + Guid.NewGuid().ToString("N")[..16],
+            ["WebPubSub:ConnectionString"] = emulator.ConnectionString,
+            ["WebPubSub:Hub"] = "railcloud",
+            ["Auth:SigningKey"] = SigningKey,
+            ["Auth:LoginsPerMinutePerAddress"] = "10000",
+            ["Turn:Urls:0"] = "turn:127.0.0.1:3478?transport=udp",
+            ["Turn:Secret"] = TurnSecret,
+            ["Stun:Urls:0"] = "stun:127.0.0.1:3478",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        var host = LocalHostApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder => builder.Configuration.AddInMemoryCollection(settings));
+        await host.StartAsync();
+        return new RailCloudStack(host, emulator, new Uri($"http://127.0.0.1:{port}/"), azurite.ConnectionString);
+    }
+
+    public async Task CreateAccountAsync(string id, string role, string password = Password)
+    {
+        var error = await Services.GetRequiredService<AccountService>().CreateAsync(id, role, password);
+        if (error is not null)
+        {
+            throw new InvalidOperationException(error);
+        }
+    }
+
+    /// <summary>Logs in, connects and registers (kiosk or monitor, by the account's role).</summary>
+    public async Task<RailCloudConnection> ConnectAsync(string id, string password = Password, bool register = true)
+    {
+        var connection = await RailCloudConnection.ConnectAsync(Api, id, password);
+        if (register)
+        {
+            await connection.RegisterAsync();
+        }
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await Emulator.DisposeAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _host.StopAsync(timeout.Token);
+        await _host.DisposeAsync();
+    }
+
+    private static async Task<AzuriteServer> StartSharedAzuriteAsync()
+    {
+        var azurite = await AzuriteServer.StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => azurite.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        return azurite;
+    }
+}
