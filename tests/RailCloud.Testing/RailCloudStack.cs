@@ -68,6 +68,7 @@ public sealed class RailCloudStack : IAsyncDisposable
 
     public async Task CreateAccountAsync(string id, string role, string password = Password)
     {
+        await Services.GetRequiredService<RailCloud.Signaling.Storage.Tables>().EnsureCreatedAsync();
         var error = await Services.GetRequiredService<AccountService>().CreateAsync(id, role, password);
         if (error is not null)
         {
