@@ -33,6 +33,7 @@ public sealed class RailCloudConnection : IAsyncDisposable
     private ulong _lastSequence;
     private ulong _ackedSequence;
     private string? _reconnectionToken;
+    private volatile bool _closing;
 
     private RailCloudConnection(Uri url, string id, string role, string accessToken, IReadOnlyList<IceServer> iceServers)
     {
@@ -192,19 +193,23 @@ public sealed class RailCloudConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
+        // Close cleanly first (a cancelled receive would abort the socket, which the service takes for a network
+        // drop and keeps recoverable), then stop the loops.
+        _closing = true;
         try
         {
             if (_socket.State == WebSocketState.Open)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token).ConfigureAwait(false);
+                await _receiver.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
             // Closing anyway.
         }
+        _stop.Cancel();
         _socket.Abort();
         await Task.WhenAll(_receiver, _acker).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();
@@ -280,7 +285,7 @@ public sealed class RailCloudConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or JsonException)
         {
-            if (!_stop.IsCancellationRequested && ClosedReason is null)
+            if (!_stop.IsCancellationRequested && !_closing && ClosedReason is null)
             {
                 _receiver = RecoverAsync();
             }

@@ -1,0 +1,147 @@
+using Microsoft.Extensions.DependencyInjection;
+using RailCloud.Signaling.Storage;
+
+namespace RailCloud.LocalHost.Tests;
+
+/// <summary>Every way a session ends, with the other side told why each time.</summary>
+public sealed class SessionEndTests : IAsyncLifetime
+{
+    private RailCloudStack _stack = null!;
+
+    public async Task InitializeAsync()
+    {
+        // A short TTL and a fast sweep, so "no heartbeat for the TTL" takes seconds, not minutes.
+        _stack = await RailCloudStack.StartAsync(new Dictionary<string, string?>
+        {
+            ["Sessions:Ttl"] = "00:00:03",
+            ["Sessions:HeartbeatInterval"] = "00:00:01",
+            ["Sessions:SweepInterval"] = "00:00:00.250",
+        });
+        await _stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
+        await _stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
+    }
+
+    public async Task DisposeAsync() => await _stack.DisposeAsync();
+
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    private async Task<SessionEntity?> SessionRow() => await _stack.Services.GetRequiredService<SessionStore>().GetAsync("KIOSK_01");
+
+    [Fact]
+    public async Task WhenTheKioskDisconnectsTheMonitorIsToldAndTheKioskGoesOffline()
+    {
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        var started = await monitor.StartMonitoringAsync("KIOSK_01");
+
+        await kiosk.DisposeAsync();
+        var ended = await monitor.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
+        var offline = await monitor.WaitForAsync(m => (string?)m["event"] == Events.KioskOffline, Wait);
+
+        Assert.Equal(((string?)started["sessionId"], EndReasons.KioskDisconnected), ((string?)ended["sessionId"], (string?)ended["reason"]));
+        Assert.Equal("KIOSK_01", (string?)offline["kioskId"]);
+        Assert.Null(await SessionRow());
+    }
+
+    [Fact]
+    public async Task WhenTheMonitorDisconnectsTheKioskIsTold()
+    {
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        var monitor = await _stack.ConnectAsync("MONITOR_01");
+        var started = await monitor.StartMonitoringAsync("KIOSK_01");
+
+        await monitor.DisposeAsync();
+        var ended = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
+
+        Assert.Equal(((string?)started["sessionId"], EndReasons.MonitorDisconnected), ((string?)ended["sessionId"], (string?)ended["reason"]));
+        Assert.Null(await SessionRow());
+    }
+
+    [Fact]
+    public async Task WithoutHeartbeatsTheSessionExpiresAndTheKioskGoesOffline()
+    {
+        // Nobody sends heartbeats, as when the kiosk's network dies without a close and `disconnected` is lost.
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        var started = await monitor.StartMonitoringAsync("KIOSK_01");
+
+        var monitorTold = await monitor.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
+        var kioskTold = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
+        var offline = await monitor.WaitForAsync(m => (string?)m["event"] == Events.KioskOffline, Wait);
+
+        Assert.Equal(((string?)started["sessionId"], EndReasons.Expired), ((string?)monitorTold["sessionId"], (string?)monitorTold["reason"]));
+        Assert.Equal(EndReasons.Expired, (string?)kioskTold["reason"]);
+        Assert.Equal("heartbeat-lost", (string?)offline["reason"]);
+        Assert.Null(await SessionRow());
+    }
+
+    [Fact]
+    public async Task HeartbeatsKeepPresenceAndTheSessionAlive()
+    {
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        var started = await monitor.StartMonitoringAsync("KIOSK_01");
+
+        for (var i = 0; i < 8; i++) // 8 × 0.75 s = twice the TTL
+        {
+            await kiosk.HeartbeatAsync();
+            await Task.Delay(750);
+        }
+
+        var row = await SessionRow();
+        Assert.Equal((string?)started["sessionId"], row?.SessionId);
+        Assert.DoesNotContain(Drain(monitor), m => (string?)m["event"] is Events.MonitoringEnded or Events.KioskOffline);
+    }
+
+    [Fact]
+    public async Task AKioskThatConnectsAgainReplacesItsOldConnectionAndSession()
+    {
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        await using var oldKiosk = await _stack.ConnectAsync("KIOSK_01");
+        var started = await monitor.StartMonitoringAsync("KIOSK_01");
+
+        await using var newKiosk = await _stack.ConnectAsync("KIOSK_01");
+        var ended = await monitor.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
+        await WaitUntil(() => oldKiosk.ClosedReason is not null);
+        var restarted = await monitor.StartMonitoringAsync("KIOSK_01");
+        var toNew = await newKiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringStarted, Wait);
+
+        Assert.Equal(((string?)started["sessionId"], EndReasons.Replaced), ((string?)ended["sessionId"], (string?)ended["reason"]));
+        Assert.Contains("Replaced", oldKiosk.ClosedReason);
+        Assert.Equal((string?)restarted["sessionId"], (string?)toNew["sessionId"]);
+    }
+
+    [Fact]
+    public async Task StoppingTellsTheKioskAndFreesTheKioskForTheNextMonitor()
+    {
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        var first = await monitor.StartMonitoringAsync("KIOSK_01");
+        await monitor.StopMonitoringAsync("KIOSK_01");
+        var ended = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
+        var second = await monitor.StartMonitoringAsync("KIOSK_01");
+
+        Assert.Equal(EndReasons.Stopped, (string?)ended["reason"]);
+        Assert.NotEqual((string?)first["sessionId"], (string?)second["sessionId"]);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(50);
+        }
+    }
+
+    private static List<System.Text.Json.Nodes.JsonObject> Drain(RailCloudConnection connection)
+    {
+        var list = new List<System.Text.Json.Nodes.JsonObject>();
+        while (connection.Messages.TryRead(out var message))
+        {
+            list.Add(message);
+        }
+        return list;
+    }
+}
