@@ -67,6 +67,11 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
             }
             await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false);
         }
+        while (account.TokensValidFrom > time.GetUtcNow())
+        {
+            // Logged out within this second: wait for it to pass, so the new token is told apart from voided ones.
+            await Task.Delay(account.TokensValidFrom - time.GetUtcNow() + TimeSpan.FromMilliseconds(2), time, cancellationToken).ConfigureAwait(false);
+        }
         var (token, expiresAt) = tokens.Issue(id, account.Role);
         logger.LogInformation("{AccountId} logged in as {Role}", id, account.Role);
         return (LoginOutcome.Success, new LoginResponse(token, expiresAt, account.Role, id));
@@ -94,7 +99,7 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
             {
                 return;
             }
-            account.TokensValidFrom = time.GetUtcNow().AddMilliseconds(1);
+            account.TokensValidFrom = NextWholeSecond();
             if (await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false))
             {
                 logger.LogInformation("{AccountId} logged out; earlier tokens are void", id);
@@ -154,7 +159,7 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
             account.PasswordHash = Hasher.HashPassword(id, password);
             account.FailedAttempts = 0;
             account.LockedUntil = null;
-            account.TokensValidFrom = time.GetUtcNow().AddMilliseconds(1);
+            account.TokensValidFrom = NextWholeSecond();
             if (await accounts.TryUpdateAsync(account, cancellationToken).ConfigureAwait(false))
             {
                 return null;
@@ -162,6 +167,12 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
         }
         return "The account kept changing; try again.";
     }
+
+    /// <summary>
+    /// Logout voids tokens up to the next whole second: Web PubSub client tokens carry <c>iat</c> in whole seconds,
+    /// and a URL issued before the logout must never pass for one issued after it.
+    /// </summary>
+    private DateTimeOffset NextWholeSecond() => DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds() + 1);
 
     private static string Truncate(string id) => id.Length > 64 ? id[..64] + "…" : id;
 }

@@ -62,7 +62,7 @@ public sealed class SignalingHandler(
             return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "Unknown account.");
         }
         if (request.Claims.TryGetValue("iat", out var iat) && long.TryParse(iat.FirstOrDefault(), out var issuedAt)
-            && DateTimeOffset.FromUnixTimeSeconds(issuedAt + 1) <= account.TokensValidFrom)
+            && DateTimeOffset.FromUnixTimeSeconds(issuedAt) < account.TokensValidFrom)
         {
             logger.LogWarning("Refused a connection for {UserId}: its URL was issued before the account's last logout", userId);
             return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "This connection URL was issued before a logout; negotiate again.");
