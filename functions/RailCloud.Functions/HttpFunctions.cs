@@ -1,0 +1,33 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using RailCloud.Signaling.Http;
+
+namespace RailCloud.Functions;
+
+/// <summary>One HTTP trigger per route of the contract, each a line over the shared handlers.</summary>
+public sealed class HttpFunctions(SignalingApi api)
+{
+    [Function(nameof(Login))]
+    public Task<IResult> Login([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "login")] HttpRequest request) => api.LoginAsync(request);
+
+    [Function(nameof(Logout))]
+    public Task<IResult> Logout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "logout")] HttpRequest request) => api.LogoutAsync(request);
+
+    [Function(nameof(Negotiate))]
+    public Task<IResult> Negotiate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "negotiate")] HttpRequest request) => api.NegotiateAsync(request);
+
+    [Function(nameof(ListKiosks))]
+    public Task<IResult> ListKiosks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "kiosks")] HttpRequest request) => api.ListKiosksAsync(request);
+
+    [Function(nameof(KioskEvents))]
+    public Task<IResult> KioskEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "kiosks/{kioskId}/events")] HttpRequest request, string kioskId) =>
+        api.KioskEventsAsync(request, kioskId);
+
+    [Function(nameof(Health))]
+    public Task<IResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) => api.HealthAsync(request);
+
+    /// <summary>The Web PubSub hub's event handler (URL template <c>https://&lt;app&gt;/api/webpubsub/{event}</c>).</summary>
+    [Function(nameof(WebPubSubEvent))]
+    public Task<IResult> WebPubSubEvent([HttpTrigger(AuthorizationLevel.Anonymous, "options", "post", Route = "webpubsub/{event}")] HttpRequest request) =>
+        api.WebPubSubEventAsync(request);
+}
