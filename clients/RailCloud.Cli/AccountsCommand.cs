@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RailCloud.Signaling;
+using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Storage;
+
+namespace RailCloud.Cli;
+
+/// <summary><c>railcloud accounts</c>: manage logins directly in Table Storage (the same rules the API uses).</summary>
+public static class AccountsCommand
+{
+    public const string LocalAzurite =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;";
+
+    public static async Task<int> RunAsync(Args args, CancellationToken cancellationToken)
+    {
+        var (service, stores) = await OpenAsync(args, cancellationToken);
+        switch (args.At(1))
+        {
+            case "add":
+                {
+                    var id = args.At(2) ?? throw new UsageException("accounts add needs an id.");
+                    var role = args.Require("role");
+                    var (password, generated) = PasswordOrGenerated(args);
+                    if (await service.CreateAsync(id, role, password, cancellationToken) is { } error)
+                    {
+                        Console.Error.WriteLine("railcloud: " + error);
+                        return 1;
+                    }
+                    Console.WriteLine($"Created {id} ({role}).{(generated ? $" Password: {password}" : "")}");
+                    return 0;
+                }
+            case "list":
+                {
+                    var accounts = await stores.Accounts.ListAsync(cancellationToken);
+                    Console.WriteLine($"{"ID",-24} {"ROLE",-11} {"CREATED",-20} STATUS");
+                    foreach (var a in accounts.OrderBy(a => a.RowKey, StringComparer.Ordinal))
+                    {
+                        var status = a.LockedUntil > DateTimeOffset.UtcNow ? $"locked until {a.LockedUntil:HH:mm:ss}" : "active";
+                        Console.WriteLine($"{a.RowKey,-24} {a.Role,-11} {a.CreatedAt:yyyy-MM-dd HH:mm}     {status}");
+                    }
+                    Console.WriteLine($"{accounts.Count} account(s)");
+                    return 0;
+                }
+            case "remove":
+                {
+                    var id = args.At(2) ?? throw new UsageException("accounts remove needs an id.");
+                    var account = await stores.Accounts.GetAsync(id, cancellationToken);
+                    if (account is null || !await stores.Accounts.DeleteAsync(id, cancellationToken))
+                    {
+                        Console.Error.WriteLine($"railcloud: there is no account '{id}'.");
+                        return 1;
+                    }
+                    if (account.Role == RailCloud.Protocol.Roles.Kiosk)
+                    {
+                        await stores.Kiosks.DeleteAsync(id, cancellationToken);
+                    }
+                    Console.WriteLine($"Removed {id}. Its open connections end at their next check; its tokens no longer pass.");
+                    return 0;
+                }
+            case "reset-password":
+                {
+                    var id = args.At(2) ?? throw new UsageException("accounts reset-password needs an id.");
+                    var (password, generated) = PasswordOrGenerated(args);
+                    if (await service.ResetPasswordAsync(id, password, cancellationToken) is { } error)
+                    {
+                        Console.Error.WriteLine("railcloud: " + error);
+                        return 1;
+                    }
+                    Console.WriteLine($"Password of {id} reset; earlier tokens are void.{(generated ? $" New password: {password}" : "")}");
+                    return 0;
+                }
+            default:
+                throw new UsageException("accounts takes add, list, remove or reset-password.");
+        }
+    }
+
+    public sealed record Stores(AccountStore Accounts, KioskStore Kiosks);
+
+    public static async Task<(AccountService Service, Stores Stores)> OpenAsync(Args args, CancellationToken cancellationToken)
+    {
+        var connectionString = args.Get("storage", "RAILCLOUD_STORAGE") ?? LocalAzurite;
+        var tables = new Tables(new TableServiceClient(connectionString), args.Get("table-prefix") ?? "railcloud");
+        try
+        {
+            await tables.EnsureCreatedAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw new UsageException($"cannot reach Table Storage ({ex.Message.Split('\n')[0]}); is ./run.sh running, or is --storage right?");
+        }
+        var accounts = new AccountStore(tables);
+        var kiosks = new KioskStore(tables);
+        // Account management never issues tokens; the signing key here only satisfies the constructor.
+        var tokens = new TokenService(Options.Create(new AuthOptions { SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)) }), TimeProvider.System);
+        var service = new AccountService(accounts, kiosks, tokens, Options.Create(new AuthOptions()), TimeProvider.System, NullLogger<AccountService>.Instance);
+        return (service, new Stores(accounts, kiosks));
+    }
+
+    private static (string Password, bool Generated) PasswordOrGenerated(Args args)
+    {
+        if (args.Get("password", "RAILCLOUD_PASSWORD") is { } given)
+        {
+            return (given, false);
+        }
+        return (Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y'), true);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using HdrHistogram;
+using RailCloud.Client;
+using RailCloud.Protocol;
+
+namespace RailCloud.Cli;
+
+/// <summary>
+/// <c>railcloud load</c>: N simulated kiosk/monitor pairs log in, connect and register; then every pair sets up a
+/// session at once (start, offer, answer) and relays ICE candidates both ways. Prints sessions per second and the
+/// relay latency (send by one client → arrival at the other) percentiles. Traffic goes only to --api (loopback locally).
+/// </summary>
+public static class LoadCommand
+{
+    private const string Password = "load-test-password";
+
+    public static async Task<int> RunAsync(Args args, CancellationToken cancellationToken)
+    {
+        var pairs = args.Int("pairs", 20);
+        var candidates = args.Int("candidates", 20);
+        var api = Simulators.Api(args);
+        Console.WriteLine($"Load test against {api.Http.BaseAddress}: {pairs} pairs, {candidates} candidates each way per pair.");
+
+        var (accounts, _) = await AccountsCommand.OpenAsync(args, cancellationToken);
+        await Parallel.ForEachAsync(Enumerable.Range(0, pairs), cancellationToken, async (i, ct) =>
+        {
+            await accounts.CreateAsync(KioskId(i), Roles.Kiosk, Password, ct);   // an error just means it exists already
+            await accounts.CreateAsync(MonitorId(i), Roles.Monitor, Password, ct);
+        });
+
+        var connectWatch = Stopwatch.StartNew();
+        var kiosks = new RailCloudConnection[pairs];
+        var monitors = new RailCloudConnection[pairs];
+        await Parallel.ForEachAsync(Enumerable.Range(0, pairs), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            kiosks[i] = await RailCloudConnection.ConnectAsync(api, KioskId(i), Password, ct);
+            await kiosks[i].RegisterAsync(ct);
+            monitors[i] = await RailCloudConnection.ConnectAsync(api, MonitorId(i), Password, ct);
+            await monitors[i].RegisterAsync(ct);
+        });
+        connectWatch.Stop();
+        Console.WriteLine($"{pairs * 2} clients logged in, connected and registered in {connectWatch.Elapsed.TotalSeconds:F1} s.");
+
+        var setup = new LongHistogram(TimeStamp.Minutes(1), 3);
+        var relay = new LongHistogram(TimeStamp.Minutes(1), 3);
+        try
+        {
+            var setupWatch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, pairs).Select(async i =>
+            {
+                var start = Stopwatch.GetTimestamp();
+                var offerArrives = kiosks[i].WaitForAsync(m => (string?)m["event"] == Events.Offer, TimeSpan.FromSeconds(30), cancellationToken);
+                await monitors[i].StartMonitoringAsync(KioskId(i), cancellationToken);
+                await monitors[i].SendOfferAsync(KioskId(i), Simulators.FakeSdp(MonitorId(i)), cancellationToken);
+                await offerArrives;
+                var answerArrives = monitors[i].WaitForAsync(m => (string?)m["event"] == Events.Answer, TimeSpan.FromSeconds(30), cancellationToken);
+                await kiosks[i].SendAnswerAsync(MonitorId(i), Simulators.FakeSdp(KioskId(i)), cancellationToken);
+                await answerArrives;
+                lock (setup) setup.RecordValue(Stopwatch.GetTimestamp() - start);
+            }));
+            setupWatch.Stop();
+
+            var relayWatch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, pairs).Select(async i =>
+            {
+                for (var n = 1; n <= candidates; n++)
+                {
+                    await RelayOneAsync(monitors[i], kiosks[i], KioskId(i), n, relay, cancellationToken);
+                    await RelayOneAsync(kiosks[i], monitors[i], MonitorId(i), n, relay, cancellationToken);
+                }
+            }));
+            relayWatch.Stop();
+
+            static double Ms(LongHistogram h, double p) => h.GetValueAtPercentile(p) * 1000.0 / Stopwatch.Frequency;
+            Console.WriteLine($"""
+
+                | measure | result |
+                |---|---|
+                | sessions set up (start → offer → answer delivered) | {pairs} in {setupWatch.Elapsed.TotalSeconds:F2} s = {pairs / setupWatch.Elapsed.TotalSeconds:F1} sessions/s |
+                | session setup latency p50 / p99 | {Ms(setup, 50):F1} ms / {Ms(setup, 99):F1} ms |
+                | ICE candidates relayed | {relay.TotalCount:N0} in {relayWatch.Elapsed.TotalSeconds:F2} s = {relay.TotalCount / relayWatch.Elapsed.TotalSeconds:F0}/s |
+                | relay latency p50 / p99 / max | {Ms(relay, 50):F2} ms / {Ms(relay, 99):F2} ms / {Ms(relay, 100):F2} ms |
+                """);
+        }
+        finally
+        {
+            for (var i = 0; i < pairs; i++)
+            {
+                await monitors[i].DisposeAsync();
+                await kiosks[i].DisposeAsync();
+            }
+        }
+        return 0;
+    }
+
+    private static async Task RelayOneAsync(RailCloudConnection from, RailCloudConnection to, string targetId, int n, LongHistogram latency, CancellationToken cancellationToken)
+    {
+        var marker = $"candidate:{n} 1 udp {2122260223 - n} 127.0.0.1 {40000 + n} typ host";
+        var start = Stopwatch.GetTimestamp();
+        var arrives = to.WaitForAsync(m => (string?)m["event"] == Events.IceCandidate && (string?)m["candidate"]?["candidate"] == marker, TimeSpan.FromSeconds(30), cancellationToken);
+        await from.SendIceCandidateAsync(targetId, marker, cancellationToken: cancellationToken);
+        await arrives;
+        lock (latency) latency.RecordValue(Stopwatch.GetTimestamp() - start);
+    }
+
+    private static string KioskId(int i) => $"LOAD_K_{i:D3}";
+
+    private static string MonitorId(int i) => $"LOAD_M_{i:D3}";
+}

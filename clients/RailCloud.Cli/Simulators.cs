@@ -1,0 +1,228 @@
+using System.Text.Json.Nodes;
+using RailCloud.Client;
+using RailCloud.Protocol;
+
+namespace RailCloud.Cli;
+
+/// <summary>
+/// <c>railcloud kiosk</c> and <c>railcloud monitor</c>: protocol-true simulators for demos and checks. They speak the
+/// whole signaling flow with placeholder SDP and candidates (no media), and print what happens.
+/// </summary>
+public static class Simulators
+{
+    public static RailCloudApi Api(Args args) =>
+        new(new HttpClient { BaseAddress = new Uri((args.Get("api", "RAILCLOUD_API") ?? "http://127.0.0.1:7071").TrimEnd('/') + "/") });
+
+    public static string FakeSdp(string id) =>
+        $"v=0\r\no=- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1\r\ns=railcloud-simulator-{id}\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
+
+    public static string FakeCandidate(int n, int port) => $"candidate:{n} 1 udp {2122260223 - n} 127.0.0.1 {port} typ host";
+
+    public static async Task<int> KioskAsync(Args args, CancellationToken cancellationToken)
+    {
+        var id = args.Require("id");
+        await using var kiosk = await RailCloudConnection.ConnectAsync(Api(args), id, args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
+        var registered = await kiosk.RegisterAsync(cancellationToken);
+        var every = TimeSpan.FromSeconds((int?)registered["heartbeatSeconds"] ?? 30);
+        Say($"{id} is online (connection {kiosk.ConnectionId}); heartbeat every {every.TotalSeconds:0} s. Type \"on <crewId> [name]\" or \"off <crewId>\".");
+
+        using var background = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeats = Loop(every, async () => await kiosk.HeartbeatAsync(cancellationToken), background.Token);
+        var input = ReadCommandsAsync(async words =>
+        {
+            switch (words)
+            {
+                case ["on", var crew, .. var name]:
+                    await kiosk.CrewSignOnAsync(crew, name.Length > 0 ? string.Join(' ', name) : null, cancellationToken);
+                    Say($"Crew {crew} signed on.");
+                    break;
+                case ["off", var crew]:
+                    await kiosk.CrewSignOffAsync(crew, cancellationToken);
+                    Say($"Crew {crew} signed off.");
+                    break;
+                default:
+                    Say("Commands: on <crewId> [name] | off <crewId>");
+                    break;
+            }
+        }, background.Token);
+
+        await foreach (var message in kiosk.Messages.ReadAllAsync(cancellationToken))
+        {
+            switch ((string?)message["event"])
+            {
+                case Events.MonitoringStarted:
+                    Say($"Being viewed by {message["monitorId"]} (session {message["sessionId"]}).");
+                    break;
+                case Events.Offer:
+                    var monitorId = (string)message["fromId"]!;
+                    Say($"Offer from {monitorId}; answering.");
+                    await kiosk.SendAnswerAsync(monitorId, FakeSdp(id), cancellationToken);
+                    for (var i = 1; i <= 2; i++)
+                    {
+                        await kiosk.SendIceCandidateAsync(monitorId, FakeCandidate(i, 50000 + i), cancellationToken: cancellationToken);
+                    }
+                    break;
+                case Events.IceCandidate:
+                    Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
+                    break;
+                case Events.MonitoringEnded:
+                    Say($"No longer viewed: {message["reason"]}.");
+                    break;
+                default:
+                    Say(message.ToJsonString());
+                    break;
+            }
+        }
+        await background.CancelAsync();
+        await Task.WhenAll(heartbeats, input);
+        Say($"Connection closed: {kiosk.ClosedReason}");
+        return kiosk.ClosedReason is null ? 0 : 1;
+    }
+
+    public static async Task<int> MonitorAsync(Args args, CancellationToken cancellationToken)
+    {
+        var id = args.Require("id");
+        await using var monitor = await RailCloudConnection.ConnectAsync(Api(args), id, args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
+        var registered = await monitor.RegisterAsync(cancellationToken);
+        Say($"{id} is connected as {registered["role"]}. Type \"watch <kioskId>\", \"stop <kioskId>\" or \"list\".");
+        PrintKiosks(registered["kiosks"]!.AsArray());
+
+        async Task WatchAsync(string kioskId)
+        {
+            try
+            {
+                var started = await monitor.StartMonitoringAsync(kioskId, cancellationToken);
+                Say($"Watching {kioskId} (session {started["sessionId"]}); sending the offer.");
+                await monitor.SendOfferAsync(kioskId, FakeSdp(id), cancellationToken);
+            }
+            catch (RailCloudException ex)
+            {
+                Say($"Cannot watch {kioskId}: {ex.Code} — {ex.ServerMessage}");
+            }
+        }
+
+        if (args.Get("watch") is { } first)
+        {
+            await WatchAsync(first);
+        }
+        using var background = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeats = Loop(TimeSpan.FromSeconds(30), async () => await monitor.HeartbeatAsync(cancellationToken), background.Token);
+        var input = ReadCommandsAsync(async words =>
+        {
+            switch (words)
+            {
+                case ["watch", var kioskId]:
+                    await WatchAsync(kioskId);
+                    break;
+                case ["stop", var kioskId]:
+                    try
+                    {
+                        await monitor.StopMonitoringAsync(kioskId, cancellationToken);
+                        Say($"Stopped watching {kioskId}.");
+                    }
+                    catch (RailCloudException ex)
+                    {
+                        Say($"Cannot stop: {ex.Code} — {ex.ServerMessage}");
+                    }
+                    break;
+                case ["list"]:
+                    PrintKiosks(JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(await Api(args).ListKiosksAsync(monitor.AccessToken, cancellationToken), ProtocolJson.Options))!.AsArray());
+                    break;
+                default:
+                    Say("Commands: watch <kioskId> | stop <kioskId> | list");
+                    break;
+            }
+        }, background.Token);
+
+        await foreach (var message in monitor.Messages.ReadAllAsync(cancellationToken))
+        {
+            switch ((string?)message["event"])
+            {
+                case Events.Answer:
+                    var kioskId = (string)message["fromId"]!;
+                    Say($"Answer from {kioskId}; trickling candidates.");
+                    for (var i = 1; i <= 2; i++)
+                    {
+                        await monitor.SendIceCandidateAsync(kioskId, FakeCandidate(i, 40000 + i), cancellationToken: cancellationToken);
+                    }
+                    break;
+                case Events.IceCandidate:
+                    Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
+                    break;
+                case Events.KioskOnline:
+                    Say($"{message["kioskId"]} came online.");
+                    break;
+                case Events.KioskOffline:
+                    Say($"{message["kioskId"]} went offline ({message["reason"]}).");
+                    break;
+                case Events.CrewSignOn or Events.CrewSignOff:
+                    Say($"{message["kioskId"]}: crew {message["crewId"]} {(message["event"]!.ToString() == Events.CrewSignOn ? "signed on" : "signed off")}{(message["name"] is { } n ? $" ({n})" : "")}.");
+                    break;
+                case Events.MonitoringEnded:
+                    Say($"Session with {message["kioskId"]} ended: {message["reason"]}.");
+                    break;
+                default:
+                    Say(message.ToJsonString());
+                    break;
+            }
+        }
+        await background.CancelAsync();
+        await Task.WhenAll(heartbeats, input);
+        Say($"Connection closed: {monitor.ClosedReason}");
+        return monitor.ClosedReason is null ? 0 : 1;
+    }
+
+    private static void PrintKiosks(JsonArray kiosks)
+    {
+        Say($"{"KIOSK",-14} {"STATE",-8} {"WATCHED BY",-16} CREW");
+        foreach (var k in kiosks)
+        {
+            var crew = string.Join(", ", k!["crew"]!.AsArray().Select(c => (string?)c!["crewId"]));
+            Say($"{(string?)k["kioskId"],-14} {((bool)k["online"]! ? "online" : "offline"),-8} {(string?)k["monitoredBy"] ?? "-",-16} {crew}");
+        }
+    }
+
+    private static async Task Loop(TimeSpan every, Func<Task> work, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await work();
+                }
+                catch (RailCloudException ex)
+                {
+                    Say($"Heartbeat refused: {ex.Code}");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private static async Task ReadCommandsAsync(Func<string[], Task> handle, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await Console.In.ReadLineAsync(cancellationToken) is { } line)
+            {
+                var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (words.Length > 0)
+                {
+                    await handle(words);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private static void Say(string text) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {text}");
+}
