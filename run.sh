@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Starts RailCloud's local system on 127.0.0.1, installing what it needs first:
 #   Azurite (Table Storage)      http://127.0.0.1:10002   (RAILCLOUD_AZURITE_PORT)
-#   Web PubSub emulator          http://127.0.0.1:8080    (RAILCLOUD_WEBPUBSUB_PORT)
-# Prints the URLs and connection strings; Ctrl+C stops everything it started.
+#   Web PubSub emulator          http://127.0.0.1:8080    (RAILCLOUD_WEBPUBSUB_PORT), events → the local host
+#   RailCloud local host (API)   http://127.0.0.1:7071    (RAILCLOUD_API_PORT)
+#   coturn (TURN/STUN)           127.0.0.1:3478           when turnserver is installed (RAILCLOUD_TURN_PORT)
+# Creates the development accounts (see README), prints the URLs; Ctrl+C stops everything it started.
 set -uo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
 azurite_port=${RAILCLOUD_AZURITE_PORT:-10002}
 wps_port=${RAILCLOUD_WEBPUBSUB_PORT:-8080}
+api_port=${RAILCLOUD_API_PORT:-7071}
+turn_port=${RAILCLOUD_TURN_PORT:-3478}
+# Development-only secrets: fixed so restarts keep tokens valid; never used outside this machine.
+signing_key="railcloud-local-development-signing-key-0123456789"
+turn_secret="railcloud-local-turn-secret"
 state="$root/.local"
 mkdir -p "$state/azurite" "$state/logs"
 
@@ -17,14 +24,19 @@ if ! command -v node >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq && $sudo apt-get install -y -qq nodejs npm >/dev/null || die "Node.js is required and could not be installed"
 fi
-for port in "$azurite_port" "$wps_port"; do
+for port in "$azurite_port" "$wps_port" "$api_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port on 127.0.0.1 is already in use (another run.sh?); stop it or set RAILCLOUD_*_PORT"
   fi
 done
 
-echo "== installing npm packages"
-npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
+# npm ci only when package-lock.json changed since the last install.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.railcloud-lock 2>/dev/null)" != "$lock_hash" ]; then
+  echo "== installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
+  echo "$lock_hash" > node_modules/.railcloud-lock
+fi
 echo "== building"
 dotnet build RailCloud.sln -c Release -nologo -clp:ErrorsOnly -v:q || die "the build failed"
 
@@ -55,6 +67,9 @@ pids+=($!)
 wait_for_port azurite "$azurite_port" "$!"
 
 echo "== starting the Web PubSub emulator"
+WebPubSub__Hubs__railcloud__EventHandlers__0__UrlTemplate="http://127.0.0.1:$api_port/api/webpubsub/{event}" \
+WebPubSub__Hubs__railcloud__EventHandlers__0__SystemEvents="connect,connected,disconnected" \
+WebPubSub__Hubs__railcloud__EventHandlers__0__EventPattern="*" \
 dotnet tools/RailCloud.WebPubSubEmulator/bin/Release/net10.0/RailCloud.WebPubSubEmulator.dll --urls "http://127.0.0.1:$wps_port" \
   >"$state/logs/webpubsub.log" 2>&1 &
 pids+=($!)
@@ -65,13 +80,43 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 
+storage_connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;"
+
+turn_env=()
+turn_line="  coturn                   not installed (apt-get install coturn); clients get no TURN relay"
+if command -v turnserver >/dev/null; then
+  echo "== starting coturn"
+  sed -e "s/@LISTEN_IP@/127.0.0.1/g" -e "s/@PORT@/$turn_port/g" -e "s/@SECRET@/$turn_secret/g" -e "s/@REALM@/railcloud.local/g" \
+    infra/coturn/turnserver.conf.template > "$state/turnserver.conf"
+  cat infra/coturn/local.conf >> "$state/turnserver.conf"
+  turnserver -c "$state/turnserver.conf" --log-file stdout >"$state/logs/coturn.log" 2>&1 &
+  pids+=($!)
+  turn_env=(Turn__Urls="turn:127.0.0.1:$turn_port?transport=udp,turn:127.0.0.1:$turn_port?transport=tcp" Turn__Secret="$turn_secret" Stun__Urls="stun:127.0.0.1:$turn_port")
+  turn_line="  coturn (TURN/STUN)       127.0.0.1:$turn_port (udp and tcp; TURN REST credentials from /api/negotiate)"
+fi
+
+echo "== starting the RailCloud local host"
+env Storage__ConnectionString="$storage_connection" WebPubSub__ConnectionString="$wps_connection" WebPubSub__Hub=railcloud \
+  Auth__SigningKey="$signing_key" Dev__SeedAccounts=true "${turn_env[@]}" \
+  dotnet functions/RailCloud.LocalHost/bin/Release/net10.0/RailCloud.LocalHost.dll --urls "http://127.0.0.1:$api_port" \
+  >"$state/logs/localhost.log" 2>&1 &
+pids+=($!)
+wait_for_port localhost "$api_port" "$!"
+
 cat <<INFO
 
 RailCloud local system is up (logs in .local/logs/):
-  Table Storage (Azurite)  http://127.0.0.1:$azurite_port/devstoreaccount1
-    Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;"
+  API (local host)         http://127.0.0.1:$api_port/api   (health: http://127.0.0.1:$api_port/api/health)
   Web PubSub emulator      http://127.0.0.1:$wps_port
     WebPubSub__ConnectionString="$wps_connection"
+  Table Storage (Azurite)  http://127.0.0.1:$azurite_port/devstoreaccount1
+    Storage__ConnectionString="$storage_connection"
+$turn_line
+
+Development accounts: KIOSK_01..KIOSK_03 / kiosk-dev-pass, MONITOR_01 / monitor-dev-pass, SUPERVISOR_01 / supervisor-dev-pass
+Try the simulators in two more terminals:
+  dotnet run --project clients/RailCloud.Cli -- kiosk --id KIOSK_01 --password kiosk-dev-pass
+  dotnet run --project clients/RailCloud.Cli -- monitor --id MONITOR_01 --password monitor-dev-pass --watch KIOSK_01
 
 Press Ctrl+C to stop.
 INFO

@@ -24,8 +24,13 @@ apt_install() {
 command -v dotnet >/dev/null || fail "the .NET 10 SDK is required (dotnet not on PATH)"
 command -v node >/dev/null || apt_install nodejs npm
 
-step "npm ci"
-npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed"
+# npm ci only when package-lock.json changed since the last install (always on a fresh clone).
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.railcloud-lock 2>/dev/null)" != "$lock_hash" ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed"
+  echo "$lock_hash" > node_modules/.railcloud-lock
+fi
 
 step "dotnet build (Release, warnings are errors)"
 dotnet build RailCloud.sln -c Release -nologo -clp:ErrorsOnly || fail "the build failed"

@@ -74,7 +74,9 @@ public static class Simulators
             }
         }
         await background.CancelAsync();
-        await Task.WhenAll(heartbeats, input);
+        await heartbeats;
+        // The command reader may sit in a blocking read of the console; it ends with the process.
+        await input.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Say($"Connection closed: {kiosk.ClosedReason}");
         return kiosk.ClosedReason is null ? 0 : 1;
     }
@@ -167,7 +169,9 @@ public static class Simulators
             }
         }
         await background.CancelAsync();
-        await Task.WhenAll(heartbeats, input);
+        await heartbeats;
+        // The command reader may sit in a blocking read of the console; it ends with the process.
+        await input.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Say($"Connection closed: {monitor.ClosedReason}");
         return monitor.ClosedReason is null ? 0 : 1;
     }
@@ -205,7 +209,11 @@ public static class Simulators
         }
     }
 
-    private static async Task ReadCommandsAsync(Func<string[], Task> handle, CancellationToken cancellationToken)
+    /// <summary>Reads commands on a thread of its own: Console.In blocks even in its async methods.</summary>
+    private static Task ReadCommandsAsync(Func<string[], Task> handle, CancellationToken cancellationToken) =>
+        Task.Run(() => ReadCommandsCoreAsync(handle, cancellationToken), CancellationToken.None);
+
+    private static async Task ReadCommandsCoreAsync(Func<string[], Task> handle, CancellationToken cancellationToken)
     {
         try
         {

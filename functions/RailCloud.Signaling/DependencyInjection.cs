@@ -41,12 +41,16 @@ public static class DependencyInjection
             .ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<SignalingMetrics>();
         services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var clientOptions = new TableClientOptions();
+            clientOptions.AddPolicy(sp.GetRequiredService<SignalingMetrics>().StoragePolicy(), Azure.Core.HttpPipelinePosition.PerRetry);
             var service = !string.IsNullOrWhiteSpace(storage.ConnectionString)
-                ? new TableServiceClient(storage.ConnectionString)
-                : new TableServiceClient(storage.TableServiceUri!, sp.GetService<TokenCredential>() ?? throw new InvalidOperationException("Storage:TableServiceUri needs a TokenCredential (managed identity) registered."));
+                ? new TableServiceClient(storage.ConnectionString, clientOptions)
+                : new TableServiceClient(storage.TableServiceUri!, sp.GetService<TokenCredential>() ?? throw new InvalidOperationException("Storage:TableServiceUri needs a TokenCredential (managed identity) registered."), clientOptions);
             return new Tables(service, storage.TablePrefix);
         });
         services.AddSingleton(sp => WebPubSubServiceClient.Create(

@@ -19,7 +19,7 @@ namespace RailCloud.Signaling.Http;
 public sealed class SignalingApi(
     AccountService accounts, Tables tables, KioskDirectory directory, AuditStore audit, SignalingHandler signaling,
     WebPubSubEventReader eventReader, WebPubSubServiceClient webPubSub, Notifier notify, IceServerProvider ice,
-    IOptions<AuthOptions> authOptions, ILogger<SignalingApi> logger) : IDisposable
+    IOptions<AuthOptions> authOptions, SignalingMetrics metrics, ILogger<SignalingApi> logger) : IDisposable
 {
     private static readonly TimeSpan ClientUrlLifetime = TimeSpan.FromMinutes(30);
 
@@ -33,6 +33,7 @@ public sealed class SignalingApi(
 
     public async Task<IResult> LoginAsync(HttpRequest request)
     {
+        metrics.Invoked("login");
         var address = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         using var lease = _loginLimiter.AttemptAcquire(address);
         if (!lease.IsAcquired)
@@ -57,6 +58,7 @@ public sealed class SignalingApi(
 
     public async Task<IResult> LogoutAsync(HttpRequest request)
     {
+        metrics.Invoked("logout");
         var caller = await AuthenticateAsync(request).ConfigureAwait(false);
         if (caller is null)
         {
@@ -69,6 +71,7 @@ public sealed class SignalingApi(
 
     public async Task<IResult> NegotiateAsync(HttpRequest request)
     {
+        metrics.Invoked("negotiate");
         var caller = await AuthenticateAsync(request).ConfigureAwait(false);
         if (caller is null)
         {
@@ -81,6 +84,7 @@ public sealed class SignalingApi(
 
     public async Task<IResult> ListKiosksAsync(HttpRequest request)
     {
+        metrics.Invoked("kiosks");
         var caller = await AuthenticateAsync(request).ConfigureAwait(false);
         if (caller is null)
         {
@@ -95,6 +99,7 @@ public sealed class SignalingApi(
 
     public async Task<IResult> KioskEventsAsync(HttpRequest request, string kioskId)
     {
+        metrics.Invoked("kiosk-events");
         var caller = await AuthenticateAsync(request).ConfigureAwait(false);
         if (caller is null)
         {
@@ -126,6 +131,7 @@ public sealed class SignalingApi(
 
     public async Task<IResult> HealthAsync(HttpRequest request)
     {
+        metrics.Invoked("health");
         var storage = "ok";
         try
         {
@@ -145,6 +151,7 @@ public sealed class SignalingApi(
     /// <summary>The hub's event handler: the abuse-protection handshake, then validated CloudEvents.</summary>
     public async Task<IResult> WebPubSubEventAsync(HttpRequest request)
     {
+        metrics.Invoked("webpubsub:" + (request.Headers["ce-eventName"].FirstOrDefault() ?? "validate"));
         if (WebPubSubEventReader.IsValidationRequest(request))
         {
             return eventReader.Validate(request);
