@@ -95,9 +95,10 @@ if command -v turnserver >/dev/null; then
   turn_line="  coturn (TURN/STUN)       127.0.0.1:$turn_port (udp and tcp; TURN REST credentials from /api/negotiate)"
 fi
 
+# Every local client (simulators, load test) logs in from 127.0.0.1, so the per-address login limit is raised.
 echo "== starting the RailCloud local host"
 env Storage__ConnectionString="$storage_connection" WebPubSub__ConnectionString="$wps_connection" WebPubSub__Hub=railcloud \
-  Auth__SigningKey="$signing_key" Dev__SeedAccounts=true "${turn_env[@]}" \
+  Auth__SigningKey="$signing_key" Auth__LoginsPerMinutePerAddress=1000 Dev__SeedAccounts=true "${turn_env[@]}" \
   dotnet functions/RailCloud.LocalHost/bin/Release/net10.0/RailCloud.LocalHost.dll --urls "http://127.0.0.1:$api_port" \
   >"$state/logs/localhost.log" 2>&1 &
 pids+=($!)

@@ -18,6 +18,8 @@ public static class LoadCommand
     {
         var pairs = args.Int("pairs", 20);
         var candidates = args.Int("candidates", 20);
+        // Each client stays under the backend's per-connection signaling limit (20/s by default), as real ones do.
+        var perSecond = args.Int("rate", 15);
         var api = Simulators.Api(args);
         Console.WriteLine($"Load test against {api.Http.BaseAddress}: {pairs} pairs, {candidates} candidates each way per pair.");
 
@@ -63,10 +65,18 @@ public static class LoadCommand
             var relayWatch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, pairs).Select(async i =>
             {
+                var pace = TimeSpan.FromSeconds(1.0 / perSecond);
                 for (var n = 1; n <= candidates; n++)
                 {
-                    await RelayOneAsync(monitors[i], kiosks[i], KioskId(i), n, relay, cancellationToken);
-                    await RelayOneAsync(kiosks[i], monitors[i], MonitorId(i), n, relay, cancellationToken);
+                    var next = Stopwatch.GetTimestamp() + (long)(pace.TotalSeconds * Stopwatch.Frequency);
+                    await Task.WhenAll(
+                        RelayOneAsync(monitors[i], kiosks[i], KioskId(i), n, relay, cancellationToken),
+                        RelayOneAsync(kiosks[i], monitors[i], MonitorId(i), n, relay, cancellationToken));
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, cancellationToken);
+                    }
                 }
             }));
             relayWatch.Stop();
@@ -78,7 +88,7 @@ public static class LoadCommand
                 |---|---|
                 | sessions set up (start → offer → answer delivered) | {pairs} in {setupWatch.Elapsed.TotalSeconds:F2} s = {pairs / setupWatch.Elapsed.TotalSeconds:F1} sessions/s |
                 | session setup latency p50 / p99 | {Ms(setup, 50):F1} ms / {Ms(setup, 99):F1} ms |
-                | ICE candidates relayed | {relay.TotalCount:N0} in {relayWatch.Elapsed.TotalSeconds:F2} s = {relay.TotalCount / relayWatch.Elapsed.TotalSeconds:F0}/s |
+                | ICE candidates relayed | {relay.TotalCount:N0} in {relayWatch.Elapsed.TotalSeconds:F2} s ({perSecond}/s per client) |
                 | relay latency p50 / p99 / max | {Ms(relay, 50):F2} ms / {Ms(relay, 99):F2} ms / {Ms(relay, 100):F2} ms |
                 """);
         }

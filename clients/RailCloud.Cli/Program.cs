@@ -63,9 +63,9 @@ static int Usage(int code, string? problem = null)
               A simulated monitor: lists kiosks, watches one, exchanges offer/answer/ICE.
               Type "watch <kioskId>", "stop <kioskId>" or "list".
 
-          load --pairs 20 [--candidates 20] [--api URL] [--storage ...]
-              N kiosk/monitor pairs set up sessions and relay candidates; prints sessions/s and
-              relay latency p50/p99/max.
+          load --pairs 20 [--candidates 20] [--rate 15] [--api URL] [--storage ...]
+              N kiosk/monitor pairs set up sessions and relay candidates (each client at --rate per second,
+              under the backend's per-connection limit); prints sessions/s and relay latency p50/p99/max.
 
           --api defaults to RAILCLOUD_API, else http://127.0.0.1:7071. Passwords default to RAILCLOUD_PASSWORD.
         """);
