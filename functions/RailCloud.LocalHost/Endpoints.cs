@@ -24,12 +24,15 @@ public static class Endpoints
         var root = app.Configuration["WebClient:Root"] ?? FindWebRoot(app.Environment.ContentRootPath);
         if (root is null || !Directory.Exists(root))
         {
+            app.Logger.LogWarning("The web client is not built (clients/web/dist is missing): run 'npm ci' and build again to get /kiosk and /monitor");
             return;
         }
         var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
-        app.Logger.LogInformation("Serving the web client from {Root}", root);
+        app.MapGet("/kiosk", () => Results.File(Path.Combine(root, "kiosk.html"), "text/html; charset=utf-8"));
+        app.MapGet("/monitor", () => Results.File(Path.Combine(root, "monitor.html"), "text/html; charset=utf-8"));
+        app.Logger.LogInformation("Serving the web client from {Root}: /kiosk and /monitor", root);
     }
 
     private static string? FindWebRoot(string start)

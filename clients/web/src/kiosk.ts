@@ -1,0 +1,162 @@
+// The kiosk page: camera preview, presence, "being viewed" indicator, crew sign-on/off, and the answering side
+// of WebRTC. Meant to run unattended: it reconnects by itself and keeps its camera on.
+import { login, ApiError } from "./api";
+import { Signaling, explain, endReasons, rtcConfiguration, type ServerMessage } from "./signaling";
+import { $, addToTimeline, setStatus } from "./ui";
+
+const status = $("#status");
+const viewer = $("#viewer");
+const timeline = $("#timeline");
+const preview = $<HTMLVideoElement>("#preview");
+const signInForm = $<HTMLFormElement>("#sign-in");
+const signInError = $("#sign-in-error");
+const crewForm = $<HTMLFormElement>("#crew");
+const crewList = $("#crew-list");
+
+let signaling: Signaling | undefined;
+let kioskId = "";
+let camera: MediaStream | undefined;
+let heartbeat: number | undefined;
+let session: { sessionId: string; monitorId: string; pc: RTCPeerConnection; pending: RTCIceCandidateInit[]; iceServers: any[] } | undefined;
+const crewOnDuty = new Map<string, string | undefined>();
+
+signInForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = new FormData(signInForm);
+  signInError.textContent = "";
+  try {
+    setStatus(status, "Signing in…", "connecting");
+    const account = await login(String(data.get("id")), String(data.get("password")));
+    if (account.role !== "kiosk") throw new ApiError(403, "forbidden", "This is not a kiosk account.");
+    kioskId = account.id;
+    await startCamera();
+    signaling = new Signaling(account.accessToken, { onMessage, onConnected, onDisconnected });
+    await signaling.start();
+    signInForm.hidden = true;
+    $("#kiosk-id").textContent = kioskId;
+  } catch (error) {
+    setStatus(status, "Signed out", "offline");
+    signInError.textContent = error instanceof ApiError ? (error.status === 401 ? "Unknown id or wrong password." : explain(error.code, error.message)) : `Could not connect: ${(error as Error).message}`;
+  }
+});
+
+crewForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const submitter = (event as SubmitEvent).submitter as HTMLButtonElement | null;
+  const data = new FormData(crewForm);
+  const crewId = String(data.get("crewId")).trim();
+  const name = String(data.get("name") ?? "").trim();
+  if (!crewId || !signaling) return;
+  const signOn = submitter?.value !== "off";
+  await signaling.send(signOn ? "crew-sign-on" : "crew-sign-off", signOn ? { crewId, name: name || undefined } : { crewId });
+  if (signOn) crewOnDuty.set(crewId, name || undefined); else crewOnDuty.delete(crewId);
+  renderCrew();
+  addToTimeline(timeline, signOn ? `Crew ${crewId} signed on` : `Crew ${crewId} signed off`);
+  crewForm.reset();
+});
+
+async function startCamera(): Promise<void> {
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: false });
+    preview.srcObject = camera;
+  } catch (error) {
+    addToTimeline(timeline, `Camera unavailable: ${(error as Error).message}`, "error");
+  }
+}
+
+function onConnected(): void {
+  setStatus(status, "Connecting…", "connecting");
+  // A new connection (not a recovered one) must register again; the backend replaces the older one.
+  void signaling?.send("register-kiosk", {}).catch((e) => addToTimeline(timeline, `Register failed: ${e.message}`, "error"));
+}
+
+function onDisconnected(reason: string): void {
+  setStatus(status, "Offline – reconnecting…", "offline");
+  addToTimeline(timeline, `Connection lost (${reason}); reconnecting`, "error");
+  window.clearInterval(heartbeat);
+  endSession();
+}
+
+function onMessage(message: ServerMessage): void {
+  switch (message.event) {
+    case "registered":
+      setStatus(status, "Online", "online");
+      addToTimeline(timeline, "Online");
+      window.clearInterval(heartbeat);
+      heartbeat = window.setInterval(() => void signaling?.send("heartbeat-ping", {}).catch(() => undefined), (message.heartbeatSeconds ?? 30) * 1000);
+      break;
+    case "monitoring-started":
+      endSession();
+      session = { sessionId: message.sessionId, monitorId: message.monitorId, pc: createPeer(message.monitorId, message.iceServers ?? []), pending: [], iceServers: message.iceServers ?? [] };
+      setStatus(viewer, `Being viewed by ${message.monitorId}`, "viewed");
+      addToTimeline(timeline, `Being viewed by ${message.monitorId}`);
+      break;
+    case "offer":
+      void answer(message);
+      break;
+    case "ice-candidate":
+      if (session && message.sessionId === session.sessionId) {
+        if (session.pc.remoteDescription) void session.pc.addIceCandidate(message.candidate).catch(() => undefined);
+        else session.pending.push(message.candidate);
+      }
+      break;
+    case "monitoring-ended":
+      if (session?.sessionId === message.sessionId) {
+        addToTimeline(timeline, `No longer viewed: ${endReasons[message.reason] ?? message.reason}`);
+        endSession();
+      }
+      break;
+    case "heartbeat-pong":
+      break;
+    case "error":
+      addToTimeline(timeline, `${message.requestEvent}: ${explain(message.code, message.message)}`, "error");
+      break;
+  }
+}
+
+function createPeer(monitorId: string, iceServers: any[]): RTCPeerConnection {
+  const pc = new RTCPeerConnection(rtcConfiguration(iceServers, false));
+  camera?.getTracks().forEach((track) => pc.addTrack(track, camera!));
+  pc.onicecandidate = (e) => {
+    if (e.candidate && session?.pc === pc) {
+      void signaling?.send("ice-candidate", { targetId: monitorId, candidate: e.candidate.toJSON() }).catch(() => undefined);
+    }
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "connected") addToTimeline(timeline, "Video is flowing to the monitor");
+  };
+  return pc;
+}
+
+async function answer(message: ServerMessage): Promise<void> {
+  if (!session || message.sessionId !== session.sessionId) {
+    // An offer for a session we have not heard of yet (messages can cross): start it from the offer.
+    endSession();
+    session = { sessionId: message.sessionId, monitorId: message.fromId, pc: createPeer(message.fromId, signaling?.iceServers ?? []), pending: [], iceServers: [] };
+    setStatus(viewer, `Being viewed by ${message.fromId}`, "viewed");
+  }
+  const { pc } = session;
+  await pc.setRemoteDescription(message.offer);
+  for (const candidate of session.pending.splice(0)) await pc.addIceCandidate(candidate).catch(() => undefined);
+  const description = await pc.createAnswer();
+  await pc.setLocalDescription(description);
+  await signaling?.send("answer", { targetId: message.fromId, answer: { type: "answer", sdp: description.sdp } });
+}
+
+function endSession(): void {
+  session?.pc.close();
+  session = undefined;
+  setStatus(viewer, "Not being viewed", "idle");
+}
+
+function renderCrew(): void {
+  crewList.replaceChildren(...[...crewOnDuty].map(([id, name]) => {
+    const item = document.createElement("li");
+    item.textContent = name ? `${id} – ${name}` : id;
+    return item;
+  }));
+  $("#crew-empty").hidden = crewOnDuty.size > 0;
+}
+
+// For tests and diagnostics: what the page is doing, without reading the DOM.
+(window as any).railcloudKiosk = () => ({ kioskId, status: status.dataset.state, viewer: viewer.textContent, session: session && { id: session.sessionId, state: session.pc.connectionState } });

@@ -1,0 +1,349 @@
+// The monitor dashboard: live kiosk list, several kiosks at once in a grid (one session each), a stats overlay
+// per tile, a frozen-video warning, an event timeline, and every refusal in plain words.
+import { login, listKiosks, ApiError, type KioskView } from "./api";
+import { Signaling, explain, endReasons, rtcConfiguration, type ServerMessage } from "./signaling";
+import { $, el, addToTimeline, setStatus, time } from "./ui";
+
+const status = $("#status");
+const timeline = $("#timeline");
+const banner = $("#banner");
+const signInForm = $<HTMLFormElement>("#sign-in");
+const signInError = $("#sign-in-error");
+const kioskRows = $("#kiosks tbody");
+const grid = $("#grid");
+const relayOnly = $<HTMLInputElement>("#relay-only");
+
+interface TileStats { state: string; path: string; bitrateKbps: number; fps: number; lost: number; rttMs: number; codec: string; framesDecoded: number; width: number; height: number; frozen: boolean }
+
+interface Tile {
+  kioskId: string;
+  sessionId?: string;
+  pc?: RTCPeerConnection;
+  pending: RTCIceCandidateInit[];
+  element: HTMLElement;
+  video: HTMLVideoElement;
+  overlay: HTMLElement;
+  message: HTMLElement;
+  stats: TileStats;
+  lastBytes: number;
+  lastFrames: number;
+  lastFramesChangedAt: number;
+  timer?: number;
+}
+
+let token = "";
+let monitorId = "";
+let signaling: Signaling | undefined;
+const kiosks = new Map<string, KioskView>();
+const tiles = new Map<string, Tile>();
+
+// Remember the choice of relay-only ICE (also settable with ?relay=1, for checking TURN).
+relayOnly.checked = new URLSearchParams(location.search).get("relay") === "1";
+
+signInForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = new FormData(signInForm);
+  signInError.textContent = "";
+  try {
+    setStatus(status, "Signing in…", "connecting");
+    const account = await login(String(data.get("id")), String(data.get("password")));
+    if (account.role !== "monitor" && account.role !== "supervisor") throw new ApiError(403, "forbidden", "This is not a monitor account.");
+    token = account.accessToken;
+    monitorId = account.id;
+    signaling = new Signaling(token, { onMessage, onConnected, onDisconnected });
+    await signaling.start();
+    signInForm.hidden = true;
+    $("#monitor-id").textContent = monitorId;
+    window.setInterval(() => void refreshKiosks(), 10_000);
+  } catch (error) {
+    setStatus(status, "Signed out", "offline");
+    signInError.textContent = error instanceof ApiError ? (error.status === 401 ? "Unknown id or wrong password." : explain(error.code, error.message)) : `Could not connect: ${(error as Error).message}`;
+  }
+});
+
+function onConnected(): void {
+  setStatus(status, "Connecting…", "connecting");
+  void signaling?.send("register-monitor", {}).catch((e) => showError(`Could not register: ${e.message}`));
+}
+
+function onDisconnected(reason: string): void {
+  setStatus(status, "Offline – reconnecting…", "offline");
+  addToTimeline(timeline, `Connection lost (${reason}); reconnecting`, "error");
+}
+
+function onMessage(message: ServerMessage): void {
+  switch (message.event) {
+    case "registered":
+      setStatus(status, "Connected", "online");
+      for (const kiosk of message.kiosks as KioskView[]) kiosks.set(kiosk.kioskId, kiosk);
+      renderKiosks();
+      break;
+    case "kiosk-online":
+    case "kiosk-offline": {
+      const kiosk = kiosks.get(message.kioskId) ?? { kioskId: message.kioskId, online: false, crew: [] };
+      kiosk.online = message.event === "kiosk-online";
+      kiosk.lastSeen = message.at;
+      kiosks.set(kiosk.kioskId, kiosk);
+      renderKiosks();
+      addToTimeline(timeline, `${message.kioskId} ${kiosk.online ? "came online" : "went offline"}`);
+      break;
+    }
+    case "crew-sign-on":
+    case "crew-sign-off": {
+      const kiosk = kiosks.get(message.kioskId);
+      if (kiosk) {
+        kiosk.crew = kiosk.crew.filter((c) => c.crewId !== message.crewId);
+        if (message.event === "crew-sign-on") kiosk.crew.push({ crewId: message.crewId, name: message.name, at: message.at });
+        renderKiosks();
+      }
+      const who = message.name ? `${message.crewId} (${message.name})` : message.crewId;
+      addToTimeline(timeline, `${message.kioskId}: crew ${who} signed ${message.event === "crew-sign-on" ? "on" : "off"}`, "crew");
+      break;
+    }
+    case "monitoring-started":
+      void beginSession(message);
+      break;
+    case "monitoring-stopped":
+      closeTile(message.kioskId);
+      addToTimeline(timeline, `Stopped watching ${message.kioskId}`);
+      setWatchedBy(message.kioskId, undefined);
+      break;
+    case "monitoring-ended": {
+      const tile = tiles.get(message.kioskId);
+      const reason = endReasons[message.reason] ?? message.reason;
+      if (tile && tile.sessionId === message.sessionId) {
+        stopMedia(tile);
+        tile.message.textContent = `Session ended: ${reason}.`;
+        tile.element.dataset.state = "ended";
+      }
+      setWatchedBy(message.kioskId, undefined);
+      addToTimeline(timeline, `${message.kioskId}: session ended, ${reason}`, "session");
+      break;
+    }
+    case "answer": {
+      const tile = tiles.get(message.fromId);
+      if (tile?.pc && tile.sessionId === message.sessionId) {
+        void tile.pc.setRemoteDescription(message.answer).then(async () => {
+          for (const candidate of tile.pending.splice(0)) await tile.pc!.addIceCandidate(candidate).catch(() => undefined);
+        });
+      }
+      break;
+    }
+    case "ice-candidate": {
+      const tile = tiles.get(message.fromId);
+      if (tile?.pc && tile.sessionId === message.sessionId) {
+        if (tile.pc.remoteDescription) void tile.pc.addIceCandidate(message.candidate).catch(() => undefined);
+        else tile.pending.push(message.candidate);
+      }
+      break;
+    }
+    case "heartbeat-pong":
+      break;
+    case "error": {
+      const text = explain(message.code, message.message);
+      const kioskId = (message.requestEvent === "start-monitoring" && pendingStart) || undefined;
+      if (kioskId) {
+        const tile = tiles.get(kioskId);
+        if (tile && !tile.sessionId) {
+          tile.message.textContent = text;
+          tile.element.dataset.state = "refused";
+        }
+        pendingStart = undefined;
+      }
+      showError(kioskId ? `${kioskId}: ${text}` : text);
+      break;
+    }
+  }
+}
+
+let pendingStart: string | undefined;
+
+async function startMonitoring(kioskId: string): Promise<void> {
+  hideError();
+  const tile = tiles.get(kioskId) ?? createTile(kioskId);
+  tile.message.textContent = "Connecting…";
+  tile.element.dataset.state = "connecting";
+  (window as any).railcloudClickedAt ??= {};
+  (window as any).railcloudClickedAt[kioskId] = performance.now();
+  pendingStart = kioskId;
+  await signaling?.send("start-monitoring", { kioskId });
+}
+
+async function stopMonitoring(kioskId: string): Promise<void> {
+  const tile = tiles.get(kioskId);
+  if (tile?.sessionId) await signaling?.send("stop-monitoring", { kioskId });
+  else closeTile(kioskId);
+}
+
+async function beginSession(message: ServerMessage): Promise<void> {
+  pendingStart = undefined;
+  const tile = tiles.get(message.kioskId) ?? createTile(message.kioskId);
+  stopMedia(tile);
+  tile.sessionId = message.sessionId;
+  tile.element.dataset.state = "connecting";
+  tile.message.textContent = "Waiting for video…";
+  setWatchedBy(message.kioskId, monitorId);
+  addToTimeline(timeline, `Watching ${message.kioskId}`, "session");
+  const pc = new RTCPeerConnection(rtcConfiguration(message.iceServers ?? [], relayOnly.checked));
+  tile.pc = pc;
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (e) => {
+    tile.video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    void tile.video.play().catch(() => undefined);
+  };
+  pc.onicecandidate = (e) => {
+    if (e.candidate) void signaling?.send("ice-candidate", { targetId: message.kioskId, candidate: e.candidate.toJSON() }).catch(() => undefined);
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "connected") tile.message.textContent = "";
+    if (pc.connectionState === "failed") {
+      // ICE restart first; if that does not bring it back, the tile offers to start over.
+      tile.message.textContent = "Connection lost; trying to restore it…";
+      pc.restartIce();
+      void sendOffer(tile, message.kioskId, true);
+    }
+  };
+  await sendOffer(tile, message.kioskId, false);
+  tile.timer = window.setInterval(() => void updateStats(tile), 1000);
+}
+
+async function sendOffer(tile: Tile, kioskId: string, iceRestart: boolean): Promise<void> {
+  const pc = tile.pc!;
+  const offer = await pc.createOffer({ iceRestart });
+  await pc.setLocalDescription(offer);
+  await signaling?.send("offer", { targetId: kioskId, offer: { type: "offer", sdp: offer.sdp } });
+}
+
+function createTile(kioskId: string): Tile {
+  const video = el("video", { autoplay: true, muted: true, playsInline: true });
+  video.setAttribute("aria-label", `Live video from ${kioskId}`);
+  const overlay = el("dl", { className: "stats" });
+  const message = el("p", { className: "tile-message" });
+  message.setAttribute("role", "status");
+  const stop = el("button", { type: "button", textContent: "Stop" });
+  stop.addEventListener("click", () => void stopMonitoring(kioskId));
+  const element = el("article", { className: "tile", dataset: { kiosk: kioskId, state: "connecting" } },
+    el("header", {}, el("h3", { textContent: kioskId }), stop), video, overlay, message);
+  element.setAttribute("aria-label", `Kiosk ${kioskId}`);
+  grid.append(element);
+  const tile: Tile = { kioskId, pending: [], element, video, overlay, message, lastBytes: 0, lastFrames: 0, lastFramesChangedAt: performance.now(),
+    stats: { state: "new", path: "–", bitrateKbps: 0, fps: 0, lost: 0, rttMs: 0, codec: "–", framesDecoded: 0, width: 0, height: 0, frozen: false } };
+  tiles.set(kioskId, tile);
+  return tile;
+}
+
+function stopMedia(tile: Tile): void {
+  window.clearInterval(tile.timer);
+  tile.pc?.close();
+  tile.pc = undefined;
+  tile.sessionId = undefined;
+  tile.pending = [];
+  tile.video.srcObject = null;
+}
+
+function closeTile(kioskId: string): void {
+  const tile = tiles.get(kioskId);
+  if (!tile) return;
+  stopMedia(tile);
+  tile.element.remove();
+  tiles.delete(kioskId);
+}
+
+async function updateStats(tile: Tile): Promise<void> {
+  const pc = tile.pc;
+  if (!pc) return;
+  const report = await pc.getStats();
+  const s = tile.stats;
+  s.state = pc.connectionState;
+  let pairId: string | undefined;
+  report.forEach((r: any) => { if (r.type === "transport" && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId; });
+  report.forEach((r: any) => {
+    if (!pairId && r.type === "candidate-pair" && r.state === "succeeded" && r.nominated) pairId = r.id;
+  });
+  const pair: any = pairId ? report.get(pairId) : undefined;
+  if (pair) {
+    const local: any = report.get(pair.localCandidateId);
+    const remote: any = report.get(pair.remoteCandidateId);
+    s.path = local?.candidateType === "relay" || remote?.candidateType === "relay" ? "relay" : local?.candidateType ?? "–";
+    s.rttMs = Math.round((pair.currentRoundTripTime ?? 0) * 1000);
+  }
+  report.forEach((r: any) => {
+    if (r.type === "inbound-rtp" && r.kind === "video") {
+      const bytes = r.bytesReceived ?? 0;
+      s.bitrateKbps = Math.max(0, Math.round(((bytes - tile.lastBytes) * 8) / 1000));
+      tile.lastBytes = bytes;
+      s.fps = Math.round(r.framesPerSecond ?? 0);
+      s.lost = r.packetsLost ?? 0;
+      s.framesDecoded = r.framesDecoded ?? 0;
+      s.width = r.frameWidth ?? 0;
+      s.height = r.frameHeight ?? 0;
+      const codec: any = r.codecId ? report.get(r.codecId) : undefined;
+      s.codec = codec?.mimeType?.replace("video/", "") ?? "–";
+    }
+  });
+  const now = performance.now();
+  if (s.framesDecoded !== tile.lastFrames) {
+    tile.lastFrames = s.framesDecoded;
+    tile.lastFramesChangedAt = now;
+    if (s.framesDecoded > 0 && !(window as any).railcloudFirstFrameAt?.[tile.kioskId]) {
+      (window as any).railcloudFirstFrameAt ??= {};
+      (window as any).railcloudFirstFrameAt[tile.kioskId] = now;
+    }
+  }
+  s.frozen = s.state === "connected" && s.framesDecoded > 0 && now - tile.lastFramesChangedAt > 3000;
+  tile.element.dataset.state = s.frozen ? "frozen" : s.state;
+  if (s.frozen) tile.message.textContent = "Video has frozen: no new frames for 3 seconds.";
+  else if (s.state === "connected" && tile.message.textContent?.startsWith("Video has frozen")) tile.message.textContent = "";
+  const entries: [string, string][] = [
+    ["Connection", s.state], ["Path", s.path], ["Bitrate", `${s.bitrateKbps} kbit/s`], ["Frames/s", String(s.fps)],
+    ["Packets lost", String(s.lost)], ["RTT", `${s.rttMs} ms`], ["Codec", s.codec], ["Size", s.width ? `${s.width}×${s.height}` : "–"],
+  ];
+  tile.overlay.replaceChildren(...entries.flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: v })]));
+}
+
+async function refreshKiosks(): Promise<void> {
+  try {
+    for (const kiosk of await listKiosks(token)) kiosks.set(kiosk.kioskId, kiosk);
+    renderKiosks();
+  } catch { /* the next refresh will try again */ }
+}
+
+function setWatchedBy(kioskId: string, by: string | undefined): void {
+  const kiosk = kiosks.get(kioskId);
+  if (kiosk) {
+    kiosk.monitoredBy = by;
+    renderKiosks();
+  }
+}
+
+function renderKiosks(): void {
+  const rows = [...kiosks.values()].sort((a, b) => a.kioskId.localeCompare(b.kioskId)).map((kiosk) => {
+    const watching = tiles.get(kiosk.kioskId)?.sessionId !== undefined;
+    const action = el("button", { type: "button", textContent: watching ? "Stop monitoring" : "Start monitoring", disabled: !watching && !kiosk.online });
+    action.setAttribute("aria-label", `${watching ? "Stop" : "Start"} monitoring ${kiosk.kioskId}`);
+    action.addEventListener("click", () => void (watching ? stopMonitoring(kiosk.kioskId) : startMonitoring(kiosk.kioskId)));
+    const crew = kiosk.crew.map((c) => (c.name ? `${c.crewId} (${c.name})` : c.crewId)).join(", ") || "–";
+    return el("tr", { dataset: { kiosk: kiosk.kioskId, online: String(kiosk.online) } },
+      el("th", { scope: "row", textContent: kiosk.kioskId }),
+      el("td", { textContent: kiosk.online ? "Online" : "Offline", className: kiosk.online ? "online" : "offline" }),
+      el("td", { textContent: crew }),
+      el("td", { textContent: kiosk.monitoredBy ?? "–" }),
+      el("td", { textContent: time(kiosk.lastSeen) }),
+      el("td", {}, action));
+  });
+  kioskRows.replaceChildren(...rows);
+}
+
+function showError(text: string): void {
+  banner.textContent = text;
+  banner.hidden = false;
+  addToTimeline(timeline, text, "error");
+}
+
+function hideError(): void {
+  banner.hidden = true;
+  banner.textContent = "";
+}
+
+// For tests and diagnostics: each tile's live numbers.
+(window as any).railcloudTiles = () => Object.fromEntries([...tiles].map(([id, t]) => [id, { ...t.stats, sessionId: t.sessionId, message: t.message.textContent }]));

@@ -1,0 +1,84 @@
+// The Web PubSub half: one reliable connection that reconnects by itself, with RailCloud's events on top.
+import { WebPubSubClient, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
+import { negotiate, type IceServer } from "./api";
+
+export type ServerMessage = { event: string; [key: string]: any };
+
+export interface SignalingHandlers {
+  onMessage(message: ServerMessage): void;
+  onConnected(): void;
+  onDisconnected(reason: string): void;
+}
+
+export class Signaling {
+  private client: WebPubSubClient;
+  private stopped = false;
+  iceServers: IceServer[] = [];
+
+  constructor(private token: string, private handlers: SignalingHandlers) {
+    this.client = new WebPubSubClient(
+      {
+        getClientAccessUrl: async () => {
+          const negotiated = await negotiate(this.token);
+          this.iceServers = negotiated.iceServers;
+          return negotiated.url;
+        },
+      },
+      {
+        protocol: WebPubSubJsonReliableProtocol(),
+        autoReconnect: true,
+        reconnectRetryOptions: { maxRetries: Number.MAX_SAFE_INTEGER, retryDelayInMs: 1000, maxRetryDelayInMs: 15000, mode: "Exponential" },
+      },
+    );
+    this.client.on("connected", () => handlers.onConnected());
+    this.client.on("disconnected", (e) => { if (!this.stopped) handlers.onDisconnected(e.message?.message ?? "connection lost"); });
+    this.client.on("server-message", (e) => {
+      const data = e.message.data as ServerMessage;
+      if (data && typeof data === "object" && typeof data.event === "string") handlers.onMessage(data);
+    });
+  }
+
+  start(): Promise<void> { return this.client.start(); }
+
+  stop(): void { this.stopped = true; this.client.stop(); }
+
+  /** Sends an event; the backend's answer (or refusal) arrives as a server message. */
+  async send(event: string, data: object): Promise<void> {
+    await this.client.sendEvent(event, data, "json");
+  }
+}
+
+/** Plain words for every refusal code, for people at a screen. */
+export function explain(code: string, fallback?: string): string {
+  const words: Record<string, string> = {
+    "unauthorized": "You are not signed in (or your sign-in expired). Sign in again.",
+    "forbidden": "This account is not allowed to do that.",
+    "not-registered": "The connection is still being set up; try again in a moment.",
+    "unknown-kiosk": "There is no such kiosk.",
+    "kiosk-offline": "That kiosk is offline.",
+    "kiosk-busy": "Someone else is already watching that kiosk.",
+    "no-session": "There is no monitoring session for that kiosk.",
+    "not-session-member": "You are not part of that monitoring session.",
+    "invalid-payload": "The request was not understood.",
+    "payload-too-large": "The request was too large.",
+    "rate-limited": "Too many requests; slow down and try again.",
+    "unavailable": "RailCloud is unavailable right now; it will be retried.",
+  };
+  return words[code] ?? fallback ?? code;
+}
+
+export const endReasons: Record<string, string> = {
+  "stopped": "monitoring was stopped",
+  "kiosk-disconnected": "the kiosk disconnected",
+  "monitor-disconnected": "the monitor disconnected",
+  "expired": "the connection was lost (no heartbeat)",
+  "replaced": "the kiosk reconnected",
+};
+
+/** RTCConfiguration from the backend's ICE servers. */
+export function rtcConfiguration(iceServers: IceServer[], relayOnly: boolean): RTCConfiguration {
+  return {
+    iceServers: iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
+    iceTransportPolicy: relayOnly ? "relay" : "all",
+  };
+}
