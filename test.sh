@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs RailCloud's whole test suite, installing what it needs first (npm packages; Node.js from Debian if missing).
+# Runs RailCloud's whole test suite, installing what it needs first (npm packages; Chromium, coturn and, if
+# missing, Node.js from Debian).
 # Ends with one line: "N passed, N failed, N skipped", summed over every test project's TRX file.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -23,6 +24,8 @@ apt_install() {
 
 command -v dotnet >/dev/null || fail "the .NET 10 SDK is required (dotnet not on PATH)"
 command -v node >/dev/null || apt_install nodejs npm
+# The browser tests drive Debian's Chromium (fake camera) and relay video through Debian's coturn.
+apt_install chromium coturn
 
 # npm ci only when package-lock.json changed since the last install (always on a fresh clone).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)

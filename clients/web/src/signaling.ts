@@ -32,10 +32,12 @@ export class Signaling {
     );
     this.client.on("connected", () => handlers.onConnected());
     this.client.on("disconnected", (e) => { if (!this.stopped) handlers.onDisconnected(e.message?.message ?? "connection lost"); });
-    this.client.on("server-message", (e) => {
-      const data = e.message.data as ServerMessage;
-      if (data && typeof data === "object" && typeof data.event === "string") handlers.onMessage(data);
-    });
+    // Replies and messages to one connection come from the server; broadcasts to monitors come through their group.
+    const deliver = (data: unknown) => {
+      if (data && typeof data === "object" && typeof (data as ServerMessage).event === "string") handlers.onMessage(data as ServerMessage);
+    };
+    this.client.on("server-message", (e) => deliver(e.message.data));
+    this.client.on("group-message", (e) => deliver(e.message.data));
   }
 
   start(): Promise<void> { return this.client.start(); }

@@ -1,0 +1,70 @@
+using Microsoft.Playwright;
+
+namespace RailCloud.EndToEnd.Tests;
+
+/// <summary>Debian's Chromium driven by Playwright, with a fake camera, and pages that fail a test on any console error.</summary>
+public sealed class Browser : IAsyncDisposable
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private readonly IPlaywright _playwright;
+    private readonly List<string> _consoleErrors = [];
+
+    private Browser(IPlaywright playwright, IBrowser browser)
+    {
+        _playwright = playwright;
+        Chromium = browser;
+    }
+
+    public IBrowser Chromium { get; }
+
+    public IReadOnlyList<string> ConsoleErrors
+    {
+        get { lock (_consoleErrors) return [.. _consoleErrors]; }
+    }
+
+    public static string ArtifactsFolder { get; } = Directory.CreateDirectory(Path.Combine(RepoPaths.Root, ".artifacts", "screenshots")).FullName;
+
+    public static async Task<Browser> LaunchAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException("Chromium is not installed (apt-get install chromium); the README's test command installs it.");
+        }
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu",
+                "--autoplay-policy=no-user-gesture-required",
+                // Everything in the tests is on 127.0.0.1 (coturn included); Chromium leaves loopback out of WebRTC unless told.
+                "--allow-loopback-in-peer-connection",
+            ],
+        });
+        return new Browser(playwright, browser);
+    }
+
+    /// <summary>A page in its own browser context (its own storage, like a separate person), watching the console.</summary>
+    public async Task<IPage> NewPageAsync(Uri baseUri)
+    {
+        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUri.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        await context.GrantPermissionsAsync(["camera", "microphone"]);
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error") lock (_consoleErrors) _consoleErrors.Add($"{page.Url}: {message.Text}");
+        };
+        page.PageError += (_, error) => { lock (_consoleErrors) _consoleErrors.Add($"{page.Url}: {error}"); };
+        return page;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Chromium.DisposeAsync();
+        _playwright.Dispose();
+    }
+}

@@ -1,0 +1,183 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace RailCloud.EndToEnd.Tests;
+
+/// <summary>
+/// The kiosk page and the monitor dashboard in real Chromium with a fake camera, against the whole local stack
+/// (emulator, API, Azurite, coturn), used the way a person would: typing, clicking, reading the screen.
+/// </summary>
+public sealed class UiTests : IAsyncLifetime
+{
+    private CoturnServer _turn = null!;
+    private RailCloudStack _stack = null!;
+    private Browser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        _turn = await CoturnServer.StartAsync();
+        _stack = await RailCloudStack.StartAsync(_turn.Settings);
+        foreach (var (id, role) in new[] { ("KIOSK_01", Roles.Kiosk), ("KIOSK_02", Roles.Kiosk), ("MONITOR_01", Roles.Monitor), ("MONITOR_02", Roles.Monitor) })
+        {
+            await _stack.CreateAccountAsync(id, role);
+        }
+        _browser = await Browser.LaunchAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        await _stack.DisposeAsync();
+        await _turn.DisposeAsync();
+    }
+
+    private async Task<IPage> KioskAsync(string id)
+    {
+        var page = await _browser.NewPageAsync(_stack.BaseUri);
+        await page.GotoAsync("/kiosk");
+        await page.GetByLabel("Kiosk id").FillAsync(id);
+        await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 15_000 });
+        return page;
+    }
+
+    private async Task<IPage> MonitorAsync(string id, bool relayOnly = false)
+    {
+        var page = await _browser.NewPageAsync(_stack.BaseUri);
+        await page.GotoAsync(relayOnly ? "/monitor?relay=1" : "/monitor");
+        await page.GetByLabel("Monitor id").FillAsync(id);
+        await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 15_000 });
+        return page;
+    }
+
+    private static ILocator StartButton(IPage monitor, string kioskId) =>
+        monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" });
+
+    /// <summary>The tile's live numbers, from the page's own stats overlay (getStats).</summary>
+    private static async Task<JsonElement> TileAsync(IPage monitor, string kioskId) =>
+        (await monitor.EvaluateAsync<JsonElement>("() => window.railcloudTiles()")).GetProperty(kioskId);
+
+    private static async Task<JsonElement> WaitForVideoAsync(IPage monitor, string kioskId)
+    {
+        await monitor.WaitForFunctionAsync(
+            "id => { const t = window.railcloudTiles()[id]; return t && t.framesDecoded > 0 && t.width > 0; }", kioskId,
+            new() { Timeout = 30_000, PollingInterval = 250 });
+        return await TileAsync(monitor, kioskId);
+    }
+
+    private async Task ScreenshotAsync(IPage page, string name) =>
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ArtifactsFolder, name + ".png"), FullPage = true });
+
+    [Fact]
+    public async Task AMonitorSeesTheKioskComeOnlineAndWatchesLiveVideoUntilStopped()
+    {
+        var monitor = await MonitorAsync("MONITOR_01");
+        var kiosk = await KioskAsync("KIOSK_01");
+        await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_01'] td").First).ToHaveTextAsync("Online", new() { Timeout = 10_000 });
+
+        await StartButton(monitor, "KIOSK_01").ClickAsync();
+        var tile = await WaitForVideoAsync(monitor, "KIOSK_01");
+        await Assertions.Expect(kiosk.Locator("#viewer")).ToHaveTextAsync("Being viewed by MONITOR_01");
+        await monitor.WaitForTimeoutAsync(1500); // let the stats overlay fill in for the screenshot
+        await ScreenshotAsync(monitor, "monitor");
+        await ScreenshotAsync(kiosk, "kiosk");
+
+        Assert.Equal("connected", tile.GetProperty("state").GetString());
+        Assert.True(tile.GetProperty("framesDecoded").GetInt32() > 0);
+        Assert.True(tile.GetProperty("width").GetInt32() > 0 && tile.GetProperty("height").GetInt32() > 0);
+        Assert.True(await monitor.Locator(".tile[data-kiosk='KIOSK_01'] video").EvaluateAsync<bool>("v => v.videoWidth > 0 && !v.paused"));
+
+        await monitor.GetByRole(AriaRole.Button, new() { Name = "Stop monitoring KIOSK_01" }).ClickAsync();
+        await Assertions.Expect(monitor.Locator(".tile[data-kiosk='KIOSK_01']")).ToHaveCountAsync(0);
+        await Assertions.Expect(kiosk.Locator("#viewer")).ToHaveTextAsync("Not being viewed");
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
+    }
+
+    [Fact]
+    public async Task WithRelayOnlyIceTheVideoGoesThroughCoturn()
+    {
+        var kiosk = await KioskAsync("KIOSK_01");
+        var monitor = await MonitorAsync("MONITOR_01", relayOnly: true);
+        await StartButton(monitor, "KIOSK_01").ClickAsync();
+
+        JsonElement tile;
+        try
+        {
+            tile = await WaitForVideoAsync(monitor, "KIOSK_01");
+        }
+        catch (TimeoutException)
+        {
+            throw new Xunit.Sdk.XunitException($"No relayed video. Tile: {await TileAsync(monitor, "KIOSK_01")}\ncoturn:\n{string.Join("\n", _turn.Log.TakeLast(60))}");
+        }
+        await monitor.WaitForFunctionAsync("() => window.railcloudTiles().KIOSK_01.path !== '–'", null, new() { Timeout = 10_000 });
+        tile = await TileAsync(monitor, "KIOSK_01");
+
+        Assert.Equal("relay", tile.GetProperty("path").GetString());
+        Assert.True(tile.GetProperty("framesDecoded").GetInt32() > 0);
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
+    }
+
+    [Fact]
+    public async Task ASecondMonitorIsToldInPlainWordsThatTheKioskIsBusy()
+    {
+        var kiosk = await KioskAsync("KIOSK_01");
+        var first = await MonitorAsync("MONITOR_01");
+        await StartButton(first, "KIOSK_01").ClickAsync();
+        await WaitForVideoAsync(first, "KIOSK_01");
+        var second = await MonitorAsync("MONITOR_02");
+
+        await StartButton(second, "KIOSK_01").ClickAsync();
+
+        await Assertions.Expect(second.Locator("#banner")).ToContainTextAsync("Someone else is already watching that kiosk");
+        await Assertions.Expect(second.Locator(".tile[data-kiosk='KIOSK_01'] .tile-message")).ToContainTextAsync("Someone else is already watching");
+    }
+
+    [Fact]
+    public async Task ClosingTheKioskPageTellsTheMonitorTileTheKioskDisconnected()
+    {
+        var kiosk = await KioskAsync("KIOSK_01");
+        var monitor = await MonitorAsync("MONITOR_01");
+        await StartButton(monitor, "KIOSK_01").ClickAsync();
+        await WaitForVideoAsync(monitor, "KIOSK_01");
+
+        await kiosk.Context.CloseAsync();
+
+        await Assertions.Expect(monitor.Locator(".tile[data-kiosk='KIOSK_01'] .tile-message")).ToContainTextAsync("the kiosk disconnected", new() { Timeout = 20_000 });
+        await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_01'] td").First).ToHaveTextAsync("Offline");
+    }
+
+    [Fact]
+    public async Task CrewSignOnAtTheKioskShowsOnTheMonitorsTimeline()
+    {
+        var monitor = await MonitorAsync("MONITOR_01");
+        var kiosk = await KioskAsync("KIOSK_02");
+
+        await kiosk.GetByLabel("Crew id").FillAsync("C1234");
+        await kiosk.GetByLabel("Name (optional)").FillAsync("Ada Lovelace");
+        await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign on" }).ClickAsync();
+
+        await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("KIOSK_02: crew C1234 (Ada Lovelace) signed on");
+        await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_02']")).ToContainTextAsync("C1234 (Ada Lovelace)");
+        await Assertions.Expect(kiosk.Locator("#crew-list")).ToContainTextAsync("C1234 – Ada Lovelace");
+    }
+
+    [Fact]
+    public async Task TwoKiosksPlayTogetherInOneMonitorGrid()
+    {
+        await KioskAsync("KIOSK_01");
+        await KioskAsync("KIOSK_02");
+        var monitor = await MonitorAsync("MONITOR_01");
+
+        await StartButton(monitor, "KIOSK_01").ClickAsync();
+        await StartButton(monitor, "KIOSK_02").ClickAsync();
+        var one = await WaitForVideoAsync(monitor, "KIOSK_01");
+        var two = await WaitForVideoAsync(monitor, "KIOSK_02");
+
+        Assert.NotEqual(one.GetProperty("sessionId").GetString(), two.GetProperty("sessionId").GetString());
+        Assert.True(one.GetProperty("framesDecoded").GetInt32() > 0 && two.GetProperty("framesDecoded").GetInt32() > 0);
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
+    }
+}
