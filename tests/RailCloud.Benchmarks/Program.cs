@@ -6,6 +6,8 @@ switch (command)
     case "emulator":
         var settings = EmulatorBenchmark.Settings.Parse(args.Skip(1).ToArray());
         return await EmulatorBenchmark.RunAsync(settings);
+    case "ttff":
+        return await TimeToFirstFrame.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     default:
         Console.WriteLine("""
             RailCloud benchmarks
