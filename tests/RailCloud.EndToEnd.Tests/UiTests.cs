@@ -136,17 +136,23 @@ public sealed class UiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ClosingTheKioskPageTellsTheMonitorTileTheKioskDisconnected()
+    public async Task ClosingTheKioskPageTellsTheMonitorTileAndTheVideoComesBackWithTheKiosk()
     {
         var kiosk = await KioskAsync("KIOSK_01");
         var monitor = await MonitorAsync("MONITOR_01");
         await StartButton(monitor, "KIOSK_01").ClickAsync();
-        await WaitForVideoAsync(monitor, "KIOSK_01");
+        var before = await WaitForVideoAsync(monitor, "KIOSK_01");
 
         await kiosk.Context.CloseAsync();
 
         await Assertions.Expect(monitor.Locator(".tile[data-kiosk='KIOSK_01'] .tile-message")).ToContainTextAsync("the kiosk disconnected", new() { Timeout = 20_000 });
         await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_01'] td").First).ToHaveTextAsync("Offline");
+
+        // The kiosk restarts (a new page signs in); the monitor's tile picks it up again by itself.
+        await KioskAsync("KIOSK_01");
+        await monitor.WaitForFunctionAsync("s => { const t = window.railcloudTiles().KIOSK_01; return t.sessionId && t.sessionId !== s && t.framesDecoded > 0; }",
+            before.GetProperty("sessionId").GetString(), new() { Timeout = 30_000, PollingInterval = 250 });
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
     }
 
     [Fact]

@@ -17,6 +17,9 @@ interface TileStats { state: string; path: string; bitrateKbps: number; fps: num
 
 interface Tile {
   kioskId: string;
+  /** The person asked to watch this kiosk and has not pressed Stop: the tile tries again when it can. */
+  wanted: boolean;
+  restartTimer?: number;
   sessionId?: string;
   pc?: RTCPeerConnection;
   pending: RTCIceCandidateInit[];
@@ -86,6 +89,11 @@ function onMessage(message: ServerMessage): void {
       kiosks.set(kiosk.kioskId, kiosk);
       renderKiosks();
       addToTimeline(timeline, `${message.kioskId} ${kiosk.online ? "came online" : "went offline"}`);
+      const waiting = tiles.get(message.kioskId);
+      if (kiosk.online && waiting?.wanted && !waiting.sessionId) {
+        waiting.message.textContent = `${message.kioskId} is back; reconnecting…`;
+        void startMonitoring(message.kioskId);
+      }
       break;
     }
     case "crew-sign-on":
@@ -104,7 +112,8 @@ function onMessage(message: ServerMessage): void {
       void beginSession(message);
       break;
     case "monitoring-stopped":
-      closeTile(message.kioskId);
+      if (tiles.get(message.kioskId)?.wanted) stopMedia(tiles.get(message.kioskId)!);
+      else closeTile(message.kioskId);
       addToTimeline(timeline, `Stopped watching ${message.kioskId}`);
       setWatchedBy(message.kioskId, undefined);
       break;
@@ -115,6 +124,8 @@ function onMessage(message: ServerMessage): void {
         stopMedia(tile);
         tile.message.textContent = `Session ended: ${reason}.`;
         tile.element.dataset.state = "ended";
+        // A kiosk that reconnected is online again at once; otherwise the tile waits for it to come back online.
+        if (tile.wanted && message.reason === "replaced") window.setTimeout(() => void startMonitoring(message.kioskId), 500);
       }
       setWatchedBy(message.kioskId, undefined);
       addToTimeline(timeline, `${message.kioskId}: session ended, ${reason}`, "session");
@@ -161,6 +172,7 @@ let pendingStart: string | undefined;
 async function startMonitoring(kioskId: string): Promise<void> {
   hideError();
   const tile = tiles.get(kioskId) ?? createTile(kioskId);
+  tile.wanted = true;
   tile.message.textContent = "Connecting…";
   tile.element.dataset.state = "connecting";
   const w = window as any;
@@ -173,6 +185,7 @@ async function startMonitoring(kioskId: string): Promise<void> {
 
 async function stopMonitoring(kioskId: string): Promise<void> {
   const tile = tiles.get(kioskId);
+  if (tile) tile.wanted = false;
   if (tile?.sessionId) await signaling?.send("stop-monitoring", { kioskId });
   else closeTile(kioskId);
 }
@@ -182,6 +195,9 @@ async function beginSession(message: ServerMessage): Promise<void> {
   const tile = tiles.get(message.kioskId) ?? createTile(message.kioskId);
   stopMedia(tile);
   tile.sessionId = message.sessionId;
+  tile.stats = { state: "new", path: "–", bitrateKbps: 0, fps: 0, lost: 0, rttMs: 0, codec: "–", framesDecoded: 0, width: 0, height: 0, frozen: false };
+  tile.lastBytes = 0;
+  tile.lastFrames = 0;
   tile.element.dataset.state = "connecting";
   tile.message.textContent = "Waiting for video…";
   setWatchedBy(message.kioskId, monitorId);
@@ -198,11 +214,18 @@ async function beginSession(message: ServerMessage): Promise<void> {
   };
   pc.onconnectionstatechange = () => {
     if (pc.connectionState === "connected") tile.message.textContent = "";
-    if (pc.connectionState === "failed") {
-      // ICE restart first; if that does not bring it back, the tile offers to start over.
+    if (pc.connectionState === "failed" && tile.pc === pc) {
+      // ICE restart first; if the media path is not back within 10 s, renegotiate from scratch (a new session).
       tile.message.textContent = "Connection lost; trying to restore it…";
       pc.restartIce();
       void sendOffer(tile, message.kioskId, true);
+      window.clearTimeout(tile.restartTimer);
+      tile.restartTimer = window.setTimeout(() => {
+        if (tile.pc === pc && pc.connectionState !== "connected" && tile.wanted) {
+          tile.message.textContent = "Still no video; starting over…";
+          void signaling?.send("stop-monitoring", { kioskId: message.kioskId }).then(() => window.setTimeout(() => void startMonitoring(message.kioskId), 500));
+        }
+      }, 10_000);
     }
   };
   await sendOffer(tile, message.kioskId, false);
@@ -234,7 +257,7 @@ function createTile(kioskId: string): Tile {
     el("header", {}, el("h3", { textContent: kioskId }), stop), video, overlay, message);
   element.setAttribute("aria-label", `Kiosk ${kioskId}`);
   grid.append(element);
-  const tile: Tile = { kioskId, pending: [], element, video, overlay, message, lastBytes: 0, lastFrames: 0, lastFramesChangedAt: performance.now(),
+  const tile: Tile = { kioskId, wanted: true, pending: [], element, video, overlay, message, lastBytes: 0, lastFrames: 0, lastFramesChangedAt: performance.now(),
     stats: { state: "new", path: "–", bitrateKbps: 0, fps: 0, lost: 0, rttMs: 0, codec: "–", framesDecoded: 0, width: 0, height: 0, frozen: false } };
   tiles.set(kioskId, tile);
   return tile;
@@ -242,6 +265,7 @@ function createTile(kioskId: string): Tile {
 
 function stopMedia(tile: Tile): void {
   window.clearInterval(tile.timer);
+  window.clearTimeout(tile.restartTimer);
   tile.pc?.close();
   tile.pc = undefined;
   tile.sessionId = undefined;
