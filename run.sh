@@ -107,6 +107,8 @@ wait_for_port localhost "$api_port" "$!"
 cat <<INFO
 
 RailCloud local system is up (logs in .local/logs/):
+  Monitor dashboard        http://127.0.0.1:$api_port/monitor
+  Kiosk page               http://127.0.0.1:$api_port/kiosk
   API (local host)         http://127.0.0.1:$api_port/api   (health: http://127.0.0.1:$api_port/api/health)
   Web PubSub emulator      http://127.0.0.1:$wps_port
     WebPubSub__ConnectionString="$wps_connection"
@@ -115,7 +117,8 @@ RailCloud local system is up (logs in .local/logs/):
 $turn_line
 
 Development accounts: KIOSK_01..KIOSK_03 / kiosk-dev-pass, MONITOR_01 / monitor-dev-pass, SUPERVISOR_01 / supervisor-dev-pass
-Try the simulators in two more terminals:
+Open the kiosk page (it asks for the camera) and the monitor dashboard in two browser windows, sign in, and press
+"Start monitoring". Or try the simulators in two more terminals:
   dotnet run --project clients/RailCloud.Cli -- kiosk --id KIOSK_01 --password kiosk-dev-pass
   dotnet run --project clients/RailCloud.Cli -- monitor --id MONITOR_01 --password monitor-dev-pass --watch KIOSK_01
 
