@@ -30,13 +30,7 @@ for port in "$azurite_port" "$wps_port" "$api_port"; do
   fi
 done
 
-# npm ci only when package-lock.json changed since the last install.
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat node_modules/.railcloud-lock 2>/dev/null)" != "$lock_hash" ]; then
-  echo "== installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
-  echo "$lock_hash" > node_modules/.railcloud-lock
-fi
+scripts/npm-install.sh || die "npm ci failed"
 echo "== building"
 dotnet build RailCloud.sln -c Release -nologo -clp:ErrorsOnly -v:q || die "the build failed"
 

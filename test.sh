@@ -27,13 +27,7 @@ command -v node >/dev/null || apt_install nodejs npm
 # The browser tests drive Debian's Chromium (fake camera) and relay video through Debian's coturn.
 apt_install chromium coturn
 
-# npm ci only when package-lock.json changed since the last install (always on a fresh clone).
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat node_modules/.railcloud-lock 2>/dev/null)" != "$lock_hash" ]; then
-  step "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed"
-  echo "$lock_hash" > node_modules/.railcloud-lock
-fi
+scripts/npm-install.sh || fail "npm ci failed"
 
 step "dotnet build (Release, warnings are errors)"
 dotnet build RailCloud.sln -c Release -nologo -clp:ErrorsOnly || fail "the build failed"

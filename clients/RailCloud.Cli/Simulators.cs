@@ -26,9 +26,7 @@ public static class Simulators
         var every = TimeSpan.FromSeconds((int?)registered["heartbeatSeconds"] ?? 30);
         Say($"{id} is online (connection {kiosk.ConnectionId}); heartbeat every {every.TotalSeconds:0} s. Type \"on <crewId> [name]\" or \"off <crewId>\".");
 
-        using var background = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var heartbeats = Loop(every, async () => await kiosk.HeartbeatAsync(cancellationToken), background.Token);
-        var input = ReadCommandsAsync(async words =>
+        return await RunAsync(kiosk, every, async words =>
         {
             switch (words)
             {
@@ -44,9 +42,7 @@ public static class Simulators
                     Say("Commands: on <crewId> [name] | off <crewId>");
                     break;
             }
-        }, background.Token);
-
-        await foreach (var message in kiosk.Messages.ReadAllAsync(cancellationToken))
+        }, async message =>
         {
             switch ((string?)message["event"])
             {
@@ -72,13 +68,7 @@ public static class Simulators
                     Say(message.ToJsonString());
                     break;
             }
-        }
-        await background.CancelAsync();
-        await heartbeats;
-        // The command reader may sit in a blocking read of the console; it ends with the process.
-        await input.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Say($"Connection closed: {kiosk.ClosedReason}");
-        return kiosk.ClosedReason is null ? 0 : 1;
+        }, cancellationToken);
     }
 
     public static async Task<int> MonitorAsync(Args args, CancellationToken cancellationToken)
@@ -107,9 +97,7 @@ public static class Simulators
         {
             await WatchAsync(first);
         }
-        using var background = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var heartbeats = Loop(TimeSpan.FromSeconds(30), async () => await monitor.HeartbeatAsync(cancellationToken), background.Token);
-        var input = ReadCommandsAsync(async words =>
+        return await RunAsync(monitor, TimeSpan.FromSeconds(30), async words =>
         {
             switch (words)
             {
@@ -134,9 +122,7 @@ public static class Simulators
                     Say("Commands: watch <kioskId> | stop <kioskId> | list");
                     break;
             }
-        }, background.Token);
-
-        await foreach (var message in monitor.Messages.ReadAllAsync(cancellationToken))
+        }, async message =>
         {
             switch ((string?)message["event"])
             {
@@ -167,13 +153,25 @@ public static class Simulators
                     Say(message.ToJsonString());
                     break;
             }
+        }, cancellationToken);
+    }
+
+    /// <summary>Heartbeats, typed commands and incoming messages, until the connection ends or Ctrl+C.</summary>
+    private static async Task<int> RunAsync(RailCloudConnection connection, TimeSpan heartbeatEvery, Func<string[], Task> onCommand, Func<JsonObject, Task> onMessage, CancellationToken cancellationToken)
+    {
+        using var background = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeats = Loop(heartbeatEvery, async () => await connection.HeartbeatAsync(cancellationToken), background.Token);
+        var input = ReadCommandsAsync(onCommand, background.Token);
+        await foreach (var message in connection.Messages.ReadAllAsync(cancellationToken))
+        {
+            await onMessage(message);
         }
         await background.CancelAsync();
         await heartbeats;
         // The command reader may sit in a blocking read of the console; it ends with the process.
         await input.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Say($"Connection closed: {monitor.ClosedReason}");
-        return monitor.ClosedReason is null ? 0 : 1;
+        Say($"Connection closed: {connection.ClosedReason}");
+        return connection.ClosedReason is null ? 0 : 1;
     }
 
     private static void PrintKiosks(JsonArray kiosks)

@@ -47,16 +47,8 @@ public sealed class FunctionsHost : IAsyncDisposable
     public static async Task<FunctionsHost> StartAsync(AzuriteServer azurite, IDictionary<string, string?>? overrides = null)
     {
         var port = FreePort.Next();
-        var emulator = await EmulatorServer.StartAsync(EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{port}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*"));
-        var settings = new Dictionary<string, string?>
-        {
-            ["Storage:ConnectionString"] = azurite.ConnectionString,
-            ["Storage:TablePrefix"] = "f" + Guid.NewGuid().ToString("N")[..16],
-            ["WebPubSub:ConnectionString"] = emulator.ConnectionString,
-            ["Auth:SigningKey"] = RailCloudStack.SigningKey,
-            ["Auth:LoginsPerMinutePerAddress"] = "10000",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        var emulator = await RailCloudStack.StartEmulatorForAsync(port);
+        var settings = RailCloudStack.Settings(azurite, emulator);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;

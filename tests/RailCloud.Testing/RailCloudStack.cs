@@ -43,20 +43,8 @@ public sealed class RailCloudStack : IAsyncDisposable
     {
         azurite ??= await SharedAzurite.Value;
         var port = FreePort.Next();
-        var emulator = await EmulatorServer.StartAsync(EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{port}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*"));
-        var settings = new Dictionary<string, string?>
-        {
-            ["Storage:ConnectionString"] = azurite.ConnectionString,
-            ["Storage:TablePrefix"] = "t" + Guid.NewGuid().ToString("N")[..16],
-            ["WebPubSub:ConnectionString"] = emulator.ConnectionString,
-            ["WebPubSub:Hub"] = "railcloud",
-            ["Auth:SigningKey"] = SigningKey,
-            ["Auth:LoginsPerMinutePerAddress"] = "10000",
-            ["Turn:Urls:0"] = "turn:127.0.0.1:3478?transport=udp",
-            ["Turn:Secret"] = TurnSecret,
-            ["Stun:Urls:0"] = "stun:127.0.0.1:3478",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        var emulator = await StartEmulatorForAsync(port);
+        var settings = Settings(azurite, emulator);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
@@ -65,6 +53,25 @@ public sealed class RailCloudStack : IAsyncDisposable
         await host.StartAsync();
         return new RailCloudStack(host, emulator, new Uri($"http://127.0.0.1:{port}/"), azurite.ConnectionString);
     }
+
+    /// <summary>The API's settings for this Azurite and emulator: its own tables, test keys, loopback TURN.</summary>
+    public static Dictionary<string, string?> Settings(AzuriteServer azurite, EmulatorServer emulator) => new()
+    {
+        ["Storage:ConnectionString"] = azurite.ConnectionString,
+        ["Storage:TablePrefix"] = "t" + Guid.NewGuid().ToString("N")[..16],
+        ["WebPubSub:ConnectionString"] = emulator.ConnectionString,
+        ["WebPubSub:Hub"] = "railcloud",
+        ["Auth:SigningKey"] = SigningKey,
+        ["Auth:LoginsPerMinutePerAddress"] = "10000",
+        ["Turn:Urls:0"] = "turn:127.0.0.1:3478?transport=udp",
+        ["Turn:Secret"] = TurnSecret,
+        ["Stun:Urls:0"] = "stun:127.0.0.1:3478",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    /// <summary>An emulator whose hub sends every event to the API on <paramref name="apiPort"/>, as run.sh sets it up.</summary>
+    public static Task<EmulatorServer> StartEmulatorForAsync(int apiPort) =>
+        EmulatorServer.StartAsync(EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{apiPort}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*"));
 
     public async Task CreateAccountAsync(string id, string role, string password = Password)
     {

@@ -1,7 +1,6 @@
 // The kiosk page: camera preview, presence, "being viewed" indicator, crew sign-on/off, and the answering side
 // of WebRTC. Meant to run unattended: it reconnects by itself and keeps its camera on.
-import { login, ApiError } from "./api";
-import { Signaling, explain, endReasons, rtcConfiguration, type ServerMessage } from "./signaling";
+import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, type ServerMessage } from "./signaling";
 import { $, addToTimeline, setStatus } from "./ui";
 
 const status = $("#status");
@@ -20,24 +19,12 @@ let heartbeat: number | undefined;
 let session: { sessionId: string; monitorId: string; pc: RTCPeerConnection; pending: RTCIceCandidateInit[]; iceServers: any[] } | undefined;
 const crewOnDuty = new Map<string, string | undefined>();
 
-signInForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const data = new FormData(signInForm);
-  signInError.textContent = "";
-  try {
-    setStatus(status, "Signing in…", "connecting");
-    const account = await login(String(data.get("id")), String(data.get("password")));
-    if (account.role !== "kiosk") throw new ApiError(403, "forbidden", "This is not a kiosk account.");
-    kioskId = account.id;
-    await startCamera();
-    signaling = new Signaling(account.accessToken, { onMessage, onConnected, onDisconnected });
-    await signaling.start();
-    signInForm.hidden = true;
-    $("#kiosk-id").textContent = kioskId;
-  } catch (error) {
-    setStatus(status, "Signed out", "offline");
-    signInError.textContent = error instanceof ApiError ? (error.status === 401 ? "Unknown id or wrong password." : explain(error.code, error.message)) : `Could not connect: ${(error as Error).message}`;
-  }
+onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", async (account) => {
+  kioskId = account.id;
+  await startCamera();
+  signaling = new Signaling(account.accessToken, { onMessage, onConnected, onDisconnected });
+  await signaling.start();
+  $("#kiosk-id").textContent = kioskId;
 });
 
 crewForm.addEventListener("submit", async (event) => {

@@ -1,7 +1,7 @@
 // The monitor dashboard: live kiosk list, several kiosks at once in a grid (one session each), a stats overlay
 // per tile, a frozen-video warning, an event timeline, and every refusal in plain words.
-import { login, listKiosks, ApiError, type KioskView } from "./api";
-import { Signaling, explain, endReasons, rtcConfiguration, type ServerMessage } from "./signaling";
+import { listKiosks, type KioskView } from "./api";
+import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, type ServerMessage } from "./signaling";
 import { $, el, addToTimeline, setStatus, time } from "./ui";
 
 const status = $("#status");
@@ -43,25 +43,13 @@ const tiles = new Map<string, Tile>();
 // Remember the choice of relay-only ICE (also settable with ?relay=1, for checking TURN).
 relayOnly.checked = new URLSearchParams(location.search).get("relay") === "1";
 
-signInForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const data = new FormData(signInForm);
-  signInError.textContent = "";
-  try {
-    setStatus(status, "Signing in…", "connecting");
-    const account = await login(String(data.get("id")), String(data.get("password")));
-    if (account.role !== "monitor" && account.role !== "supervisor") throw new ApiError(403, "forbidden", "This is not a monitor account.");
-    token = account.accessToken;
-    monitorId = account.id;
-    signaling = new Signaling(token, { onMessage, onConnected, onDisconnected });
-    await signaling.start();
-    signInForm.hidden = true;
-    $("#monitor-id").textContent = monitorId;
-    window.setInterval(() => void refreshKiosks(), 10_000);
-  } catch (error) {
-    setStatus(status, "Signed out", "offline");
-    signInError.textContent = error instanceof ApiError ? (error.status === 401 ? "Unknown id or wrong password." : explain(error.code, error.message)) : `Could not connect: ${(error as Error).message}`;
-  }
+onSignIn(signInForm, signInError, status, ["monitor", "supervisor"], "monitor", async (account) => {
+  token = account.accessToken;
+  monitorId = account.id;
+  signaling = new Signaling(token, { onMessage, onConnected, onDisconnected });
+  await signaling.start();
+  $("#monitor-id").textContent = monitorId;
+  window.setInterval(() => void refreshKiosks(), 10_000);
 });
 
 function onConnected(): void {

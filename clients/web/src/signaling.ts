@@ -1,6 +1,7 @@
 // The Web PubSub half: one reliable connection that reconnects by itself, with RailCloud's events on top.
 import { WebPubSubClient, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
-import { negotiate, type IceServer } from "./api";
+import { login, negotiate, ApiError, type IceServer, type Login } from "./api";
+import { setStatus } from "./ui";
 
 export type ServerMessage = { event: string; [key: string]: any };
 
@@ -83,4 +84,31 @@ export function rtcConfiguration(iceServers: IceServer[], relayOnly: boolean): R
     iceServers: iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
     iceTransportPolicy: relayOnly ? "relay" : "all",
   };
+}
+
+/**
+ * Wires a page's sign-in form: logs in, checks the role, then lets the page connect. Errors are shown in plain
+ * words next to the form; the form hides once signed in.
+ */
+export function onSignIn(
+  form: HTMLFormElement, error: HTMLElement, status: HTMLElement, roles: string[], roleName: string,
+  connect: (account: Login) => Promise<void>,
+): void {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    error.textContent = "";
+    try {
+      setStatus(status, "Signing in…", "connecting");
+      const account = await login(String(data.get("id")), String(data.get("password")));
+      if (!roles.includes(account.role)) throw new ApiError(403, "forbidden", `This is not a ${roleName} account.`);
+      await connect(account);
+      form.hidden = true;
+    } catch (e) {
+      setStatus(status, "Signed out", "offline");
+      error.textContent = e instanceof ApiError
+        ? (e.status === 401 ? "Unknown id or wrong password." : e.status === 403 ? e.message : explain(e.code, e.message))
+        : `Could not connect: ${(e as Error).message}`;
+    }
+  });
 }
