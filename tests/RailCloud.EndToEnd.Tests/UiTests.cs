@@ -133,6 +133,7 @@ public sealed class UiTests : IAsyncLifetime
 
         await Assertions.Expect(second.Locator("#banner")).ToContainTextAsync("Someone else is already watching that kiosk");
         await Assertions.Expect(second.Locator(".tile[data-kiosk='KIOSK_01'] .tile-message")).ToContainTextAsync("Someone else is already watching");
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
     }
 
     [Fact]
@@ -168,6 +169,41 @@ public sealed class UiTests : IAsyncLifetime
         await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("KIOSK_02: crew C1234 (Ada Lovelace) signed on");
         await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_02']")).ToContainTextAsync("C1234 (Ada Lovelace)");
         await Assertions.Expect(kiosk.Locator("#crew-list")).ToContainTextAsync("C1234 – Ada Lovelace");
+    }
+
+    [Fact]
+    public async Task WhenFramesStopTheTileWarnsThatTheVideoFroze()
+    {
+        var kiosk = await KioskAsync("KIOSK_01");
+        var monitor = await MonitorAsync("MONITOR_01");
+        await StartButton(monitor, "KIOSK_01").ClickAsync();
+        await WaitForVideoAsync(monitor, "KIOSK_01");
+
+        // The camera dies at the kiosk (unplugged, say): the connection stays up but no frames come.
+        await kiosk.EvaluateAsync("() => document.querySelector('#preview').srcObject.getVideoTracks().forEach(t => t.stop())");
+
+        await Assertions.Expect(monitor.Locator(".tile[data-kiosk='KIOSK_01'] .tile-message")).ToContainTextAsync("Video has frozen", new() { Timeout = 15_000 });
+        await Assertions.Expect(monitor.Locator(".tile[data-kiosk='KIOSK_01']")).ToHaveAttributeAsync("data-state", "frozen");
+    }
+
+    [Fact]
+    public async Task TheDashboardCanBeUsedWithTheKeyboardAlone()
+    {
+        await KioskAsync("KIOSK_01");
+        var monitor = await _browser.NewPageAsync(_stack.BaseUri);
+        await monitor.GotoAsync("/monitor");
+
+        await monitor.GetByLabel("Monitor id").FocusAsync();
+        await monitor.Keyboard.TypeAsync("MONITOR_01");
+        await monitor.Keyboard.PressAsync("Tab");
+        await monitor.Keyboard.TypeAsync(RailCloudStack.Password);
+        await monitor.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 15_000 });
+        await StartButton(monitor, "KIOSK_01").FocusAsync();
+        await monitor.Keyboard.PressAsync("Enter");
+
+        await WaitForVideoAsync(monitor, "KIOSK_01");
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
     }
 
     [Fact]
