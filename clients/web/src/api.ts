@@ -10,7 +10,19 @@ export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
 }
 
+// Locally the pages and the API share an origin; in Azure the pages are a static site and config.json (written
+// at deployment) names the API's base URL.
+let apiBase: Promise<string> | undefined;
+function apiBaseUrl(): Promise<string> {
+  apiBase ??= fetch("/config.json")
+    .then((r) => (r.ok ? r.json() : {}))
+    .then((c: { apiBaseUrl?: string }) => (c.apiBaseUrl ?? "").replace(/\/$/, ""))
+    .catch(() => "");
+  return apiBase;
+}
+
 async function call<T>(path: string, init: RequestInit, token?: string): Promise<T> {
+  path = (await apiBaseUrl()) + path;
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
   if (token) headers.set("Authorization", `Bearer ${token}`);

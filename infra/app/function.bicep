@@ -1,0 +1,86 @@
+@description('The RailCloud API: Azure Functions on the Flex Consumption plan, .NET 10 isolated, identity-based connections only.')
+param name string
+param planName string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param storageAccountName string
+param appInsightsConnectionString string
+param webPubSubEndpoint string
+param tokenSigningKeySecretUri string
+param turnSecretUri string
+param turnHostName string
+@description('Origin of the web pages (the static site), the only one allowed to call the API from a browser.')
+param webOrigin string
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { name: 'FC1', tier: 'FlexConsumption' }
+  properties: { reserved: true }
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      cors: { allowedOrigins: [ webOrigin ] }
+      appSettings: [
+        // Host storage and the app's own tables: managed identity, no keys.
+        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+        { name: 'AZURE_CLIENT_ID', value: identityClientId }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+        { name: 'Storage__TableServiceUri', value: storage.properties.primaryEndpoints.table }
+        { name: 'WebPubSub__Endpoint', value: webPubSubEndpoint }
+        { name: 'WebPubSub__Hub', value: 'railcloud' }
+        { name: 'Auth__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${tokenSigningKeySecretUri})' }
+        { name: 'Turn__Secret', value: '@Microsoft.KeyVault(SecretUri=${turnSecretUri})' }
+        { name: 'Turn__Urls', value: 'turn:${turnHostName}:3478?transport=udp,turn:${turnHostName}:3478?transport=tcp,turns:${turnHostName}:443?transport=tcp' }
+        { name: 'Stun__Urls', value: 'stun:${turnHostName}:3478' }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}deploymentpackage'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 2048
+      }
+      runtime: { name: 'dotnet-isolated', version: '10.0' }
+    }
+  }
+}
+
+output name string = app.name
+output url string = 'https://${app.properties.defaultHostName}'

@@ -1,0 +1,91 @@
+@description('Data-plane roles for the app identity and the deploying user; names from guid() so redeploys are idempotent.')
+param storageAccountName string
+param webPubSubName string
+param keyVaultName string
+param appPrincipalId string
+param userPrincipalId string = ''
+
+// Storage Table Data Contributor
+var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+// Storage Blob Data Owner (Functions host storage and the Flex deployment container)
+var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+// Storage Queue Data Contributor (Functions host)
+var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+// Web PubSub Service Owner
+var webPubSubServiceOwner = '12cf5a90-567b-43ae-8102-96cf46c7d9b4'
+// Key Vault Secrets User
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource webPubSub 'Microsoft.SignalRService/webPubSub@2024-03-01' existing = {
+  name: webPubSubName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
+}
+
+var storageRoles = [ storageTableDataContributor, storageBlobDataOwner, storageQueueDataContributor ]
+
+resource appStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in storageRoles: {
+  name: guid(storage.id, appPrincipalId, role)
+  scope: storage
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+  }
+}]
+
+resource appWebPubSub 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(webPubSub.id, appPrincipalId, webPubSubServiceOwner)
+  scope: webPubSub
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', webPubSubServiceOwner)
+  }
+}
+
+resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, appPrincipalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+  }
+}
+
+resource userTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(storage.id, userPrincipalId, storageTableDataContributor)
+  scope: storage
+  properties: {
+    principalId: userPrincipalId
+    principalType: 'User'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
+  }
+}
+
+resource userWebPubSub 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(webPubSub.id, userPrincipalId, webPubSubServiceOwner)
+  scope: webPubSub
+  properties: {
+    principalId: userPrincipalId
+    principalType: 'User'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', webPubSubServiceOwner)
+  }
+}
+
+resource userSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(vault.id, userPrincipalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    principalId: userPrincipalId
+    principalType: 'User'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+  }
+}
