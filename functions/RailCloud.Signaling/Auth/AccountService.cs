@@ -19,7 +19,7 @@ public enum LoginOutcome
 /// unknown ids and wrong passwords get the same answer (and take the same time); repeated failures lock the
 /// account for a while. Logout voids every token issued before it.
 /// </summary>
-public sealed partial class AccountService(AccountStore accounts, KioskStore kiosks, TokenService tokens, IOptions<AuthOptions> options, TimeProvider time, ILogger<AccountService> logger)
+public sealed partial class AccountService(AccountStore accounts, KioskStore kiosks, TokenService tokens, IOptions<AuthOptions> options, TimeProvider time, ILogger<AccountService> logger, EntraTokenValidator? entra = null)
 {
     private static readonly PasswordHasher<string> Hasher = new();
     // Hashing a throwaway password for unknown ids keeps their answer as slow as a real check.
@@ -32,7 +32,7 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
     {
         var now = time.GetUtcNow();
         var account = IdPattern().IsMatch(id) ? await accounts.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
-        if (account is null)
+        if (account is null || account.Source == "entra")
         {
             Hasher.VerifyHashedPassword("", DummyHash, password);
             logger.LogInformation("Login refused for unknown id {AccountId}", Truncate(id));
@@ -77,16 +77,54 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
         return (LoginOutcome.Success, new LoginResponse(token, expiresAt, account.Role, id));
     }
 
-    /// <summary>Validates a bearer token and checks it was not voided by a logout since it was issued.</summary>
+    /// <summary>
+    /// Validates a bearer token: ours (and not voided by a logout since it was issued), or, when Entra ID is
+    /// configured, an Entra access token for this API with a RailCloud app role. Entra callers are mirrored into the
+    /// accounts table (no password), so Web PubSub's connect event knows them too.
+    /// </summary>
     public async Task<Caller?> AuthenticateAsync(string? token, CancellationToken cancellationToken = default)
     {
         var caller = await tokens.ValidateAsync(token).ConfigureAwait(false);
         if (caller is null)
         {
-            return null;
+            return entra is { Enabled: true } ? await AuthenticateEntraAsync(token, cancellationToken).ConfigureAwait(false) : null;
         }
         var account = await accounts.GetAsync(caller.Id, cancellationToken).ConfigureAwait(false);
         return account is not null && account.Role == caller.Role && caller.IssuedAt >= account.TokensValidFrom ? caller : null;
+    }
+
+    private async Task<Caller?> AuthenticateEntraAsync(string? token, CancellationToken cancellationToken)
+    {
+        var caller = await entra!.AuthenticateAsync(token, cancellationToken).ConfigureAwait(false);
+        if (caller is null)
+        {
+            return null;
+        }
+        var account = await accounts.GetAsync(caller.Id, cancellationToken).ConfigureAwait(false);
+        if (account is { Source: "local" })
+        {
+            logger.LogWarning("Entra sign-in as {AccountId} refused: a password account has that id", caller.Id);
+            return null;
+        }
+        if (account is null || account.Role != caller.Role)
+        {
+            var mirror = account ?? new AccountEntity { RowKey = caller.Id, CreatedAt = time.GetUtcNow(), Source = "entra" };
+            mirror.Role = caller.Role;
+            if (account is null ? !await accounts.AddAsync(mirror, cancellationToken).ConfigureAwait(false) : !await accounts.TryUpdateAsync(mirror, cancellationToken).ConfigureAwait(false))
+            {
+                return null; // raced with another first sign-in; the caller retries
+            }
+            if (caller.Role == Roles.Kiosk)
+            {
+                await kiosks.EnsureAsync(caller.Id, cancellationToken).ConfigureAwait(false);
+            }
+            logger.LogInformation("Entra ID account {AccountId} ({Role}) mirrored", caller.Id, caller.Role);
+        }
+        else if (caller.IssuedAt < account.TokensValidFrom)
+        {
+            return null;
+        }
+        return caller;
     }
 
     /// <summary>Voids every token of the account issued until now.</summary>

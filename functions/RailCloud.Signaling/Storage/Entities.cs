@@ -19,6 +19,8 @@ public sealed class AccountEntity : ITableEntity
     /// <summary>Tokens issued before this instant are void (set by logout and password reset).</summary>
     public DateTimeOffset TokensValidFrom { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>"local" (password) or "entra" (mirrored from an Entra ID sign-in; no password login).</summary>
+    public string Source { get; set; } = "local";
 }
 
 /// <summary>A kiosk's presence. PartitionKey "kiosk", RowKey = kiosk id; created with the kiosk account.</summary>

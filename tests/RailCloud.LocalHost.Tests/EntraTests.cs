@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace RailCloud.LocalHost.Tests;
+
+/// <summary>Entra ID access tokens, validated against OpenID Connect metadata and keys served by the test.</summary>
+public sealed class EntraTests : IAsyncLifetime
+{
+    private OidcServer _oidc = null!;
+    private RailCloudStack _stack = null!;
+
+    public async Task InitializeAsync()
+    {
+        _oidc = await OidcServer.StartAsync();
+        _stack = await RailCloudStack.StartAsync(_oidc.Settings);
+        await _stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stack.DisposeAsync();
+        await _oidc.DisposeAsync();
+    }
+
+    private async Task<HttpStatusCode> KiosksWith(string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/kiosks");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _stack.Api.Http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Theory]
+    [InlineData("Monitor")]
+    [InlineData("Supervisor")]
+    public async Task AnEntraTokenWithAMonitorRoleIsAccepted(string role)
+    {
+        Assert.Equal(HttpStatusCode.OK, await KiosksWith(_oidc.Mint("ops.person@railway.example", [role])));
+    }
+
+    public static TheoryData<string> Refused() => ["wrong-audience", "wrong-issuer", "expired", "alg-none", "no-role", "unknown-role", "other-key", "kiosk-role"];
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task AnEntraTokenThatIsWrongInAnyWayIsRefused(string kind)
+    {
+        var token = kind switch
+        {
+            "wrong-audience" => _oidc.Mint("a@x.example", ["Monitor"], audience: "api://someone-else"),
+            "wrong-issuer" => _oidc.Mint("a@x.example", ["Monitor"], issuer: "https://login.microsoftonline.com/other/v2.0"),
+            "expired" => _oidc.Mint("a@x.example", ["Monitor"], expires: DateTime.UtcNow.AddHours(-1)),
+            "alg-none" => Unsigned(),
+            "no-role" => _oidc.Mint("a@x.example", []),
+            "unknown-role" => _oidc.Mint("a@x.example", ["Admin"]),
+            "other-key" => _oidc.Mint("a@x.example", ["Monitor"], signingKey: new RsaSecurityKey(RSA.Create(2048)) { KeyId = _oidc.Key.KeyId }),
+            _ => _oidc.Mint("KIOSK_09@x.example", ["Kiosk"]), // a kiosk may sign in, but not read the kiosk list
+        };
+        var expected = kind == "kiosk-role" ? HttpStatusCode.Forbidden : HttpStatusCode.Unauthorized;
+        Assert.Equal(expected, await KiosksWith(token));
+    }
+
+    [Fact]
+    public async Task AnEntraMonitorCanConnectAndWatchAKiosk()
+    {
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        var token = _oidc.Mint("ops.person@railway.example", ["Monitor"]);
+        var login = new LoginResponse(token, DateTimeOffset.UtcNow.AddHours(1), Roles.Monitor, "ops.person");
+        await using var monitor = await RailCloudConnection.ConnectAsync(_stack.Api, login);
+
+        var registered = await monitor.RegisterAsync();
+        var started = await monitor.StartMonitoringAsync("KIOSK_01");
+        var told = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringStarted, TimeSpan.FromSeconds(10));
+
+        Assert.Equal("ops.person", (string?)registered["id"]);
+        Assert.Equal("ops.person", (string?)told["monitorId"]);
+        Assert.Equal((string?)started["sessionId"], (string?)told["sessionId"]);
+        // The mirrored account has no password: /api/login cannot be used with it.
+        var login401 = await Assert.ThrowsAsync<RailCloudException>(() => _stack.Api.LoginAsync("ops.person", "any-password-1"));
+        Assert.Equal(401, login401.HttpStatus);
+    }
+
+    [Fact]
+    public async Task AnEntraUserCannotTakeOverAPasswordAccountsId()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, await KiosksWith(_oidc.Mint("x@y.example", ["Monitor"], railcloudId: "KIOSK_01")));
+    }
+
+    private string Unsigned()
+    {
+        var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        return handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _oidc.Issuer,
+            Audience = $"api://{OidcServer.ClientId}",
+            Expires = DateTime.UtcNow.AddHours(1),
+            Claims = new Dictionary<string, object> { ["preferred_username"] = "a@x.example", ["roles"] = new[] { "Monitor" } },
+        });
+    }
+}
