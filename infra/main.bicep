@@ -23,6 +23,10 @@ param tokenSigningKey string
 @description('Optional SSH public key for the TURN VM admin user; SSH is never open to the internet either way.')
 param turnAdminSshPublicKey string = ''
 
+@minLength(1)
+@description('Client id of the RailCloud API app registration in Entra ID (app roles Kiosk, Monitor, Supervisor; identifier URI api://<client id>). See README, Deploy.')
+param apiClientId string
+
 @description('VM size for coturn.')
 param turnVmSize string = 'Standard_B1s'
 
@@ -87,7 +91,7 @@ module webPubSub 'app/webpubsub.bicep' = {
     location: location
     tags: tags
     eventHandlerUrl: 'https://${abbrs.webSitesFunctions}${resourceToken}.azurewebsites.net/api/webpubsub/{event}'
-    eventHandlerAudience: 'api://${abbrs.webSitesFunctions}${resourceToken}'
+    eventHandlerAudience: 'api://${apiClientId}'
     handlerIdentityId: identity.outputs.id
   }
 }
@@ -126,6 +130,7 @@ module api 'app/function.bicep' = {
     turnSecretUri: keyVault.outputs.turnSecretUri
     turnHostName: turn.outputs.hostName
     webOrigin: web.outputs.url
+    apiClientId: apiClientId
   }
 }
 

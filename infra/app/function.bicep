@@ -13,6 +13,8 @@ param turnSecretUri string
 param turnHostName string
 @description('Origin of the web pages (the static site), the only one allowed to call the API from a browser.')
 param webOrigin string
+@description('Client id of the API app registration: Entra tokens for it are accepted, and Web PubSub presents one on every event.')
+param apiClientId string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -56,6 +58,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'Storage__TableServiceUri', value: storage.properties.primaryEndpoints.table }
         { name: 'WebPubSub__Endpoint', value: webPubSubEndpoint }
         { name: 'WebPubSub__Hub', value: 'railcloud' }
+        // The hub has no keys: events are trusted only with an Entra token from this identity, for this API.
+        { name: 'WebPubSub__EventHandlerClientId', value: identityClientId }
+        { name: 'AzureAd__TenantId', value: tenant().tenantId }
+        { name: 'AzureAd__ClientId', value: apiClientId }
         { name: 'Auth__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${tokenSigningKeySecretUri})' }
         { name: 'Turn__Secret', value: '@Microsoft.KeyVault(SecretUri=${turnSecretUri})' }
         { name: 'Turn__Urls', value: 'turn:${turnHostName}:3478?transport=udp,turn:${turnHostName}:3478?transport=tcp,turns:${turnHostName}:443?transport=tcp' }

@@ -50,6 +50,8 @@ public sealed class InfraTests
         Assert.Contains("Microsoft.KeyVault(SecretUri=", settings["Turn__Secret"]);
         Assert.Contains("Storage__TableServiceUri", settings.Keys);
         Assert.Contains("WebPubSub__Endpoint", settings.Keys);
+        Assert.Contains("WebPubSub__EventHandlerClientId", settings.Keys);   // keyless hub: events need its identity's token
+        Assert.Contains("AzureAd__ClientId", settings.Keys);
         Assert.DoesNotContain(settings, s => s.Key.Contains("ConnectionString", StringComparison.OrdinalIgnoreCase) && s.Key != "APPLICATIONINSIGHTS_CONNECTION_STRING");
         Assert.DoesNotContain(settings.Values, v => v.Contains("AccountKey", StringComparison.OrdinalIgnoreCase) || v.Contains("listKeys", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain("*", p["siteConfig"]!["cors"]!["allowedOrigins"]!.AsArray().Select(o => (string?)o));

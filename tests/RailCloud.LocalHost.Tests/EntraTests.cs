@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -98,5 +99,79 @@ public sealed class EntraTests : IAsyncLifetime
             Expires = DateTime.UtcNow.AddHours(1),
             Claims = new Dictionary<string, object> { ["preferred_username"] = "a@x.example", ["roles"] = new[] { "Monitor" } },
         });
+    }
+}
+
+/// <summary>
+/// A keyless Web PubSub (local auth off) signs no events: the handler then takes only requests that carry an Entra
+/// token for this API from Web PubSub's managed identity.
+/// </summary>
+public sealed class KeylessWebPubSubTests : IAsyncLifetime
+{
+    private const string HandlerIdentity = "wps-identity-client-id";
+    private OidcServer _oidc = null!;
+    private RailCloudStack _stack = null!;
+
+    public async Task InitializeAsync()
+    {
+        _oidc = await OidcServer.StartAsync();
+        var settings = new Dictionary<string, string?>(_oidc.Settings)
+        {
+            ["WebPubSub:ConnectionString"] = "",
+            ["WebPubSub:Endpoint"] = "https://railcloud-test.webpubsub.azure.com",
+            ["WebPubSub:EventHandlerClientId"] = HandlerIdentity,
+        };
+        // Outbound calls to Web PubSub would use this credential; the tests here only receive events.
+        _stack = await RailCloudStack.StartAsync(settings, services: s => s.AddSingleton<Azure.Core.TokenCredential>(
+            Azure.Core.DelegatedTokenCredential.Create((_, _) => new Azure.Core.AccessToken("unused", DateTimeOffset.UtcNow.AddHours(1)))));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stack.DisposeAsync();
+        await _oidc.DisposeAsync();
+    }
+
+    private string ServiceToken(string azp, string? audience = null)
+    {
+        var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        return handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _oidc.Issuer,
+            Audience = audience ?? $"api://{OidcServer.ClientId}",
+            IssuedAt = DateTime.UtcNow,
+            Expires = DateTime.UtcNow.AddHours(1),
+            Claims = new Dictionary<string, object> { ["azp"] = azp, ["oid"] = Guid.NewGuid().ToString() },
+            SigningCredentials = new SigningCredentials(_oidc.Key, SecurityAlgorithms.RsaSha256),
+        });
+    }
+
+    private async Task<HttpStatusCode> PostConnectedAsync(string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/webpubsub/connected") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("ce-specversion", "1.0");
+        request.Headers.Add("ce-type", "azure.webpubsub.sys.connected");
+        request.Headers.Add("ce-hub", "railcloud");
+        request.Headers.Add("ce-connectionId", "c1");
+        request.Headers.Add("ce-eventName", "connected");
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        using var response = await _stack.Api.Http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task EventsWithWebPubSubsIdentityTokenAreAccepted() =>
+        Assert.Equal(HttpStatusCode.NoContent, await PostConnectedAsync(ServiceToken(HandlerIdentity)));
+
+    [Fact]
+    public async Task EventsWithoutItOrFromAnotherIdentityOrForAnotherAudienceAreRefused()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostConnectedAsync(null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostConnectedAsync(ServiceToken("someone-else")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostConnectedAsync(ServiceToken(HandlerIdentity, audience: "api://other")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostConnectedAsync(_oidc.Mint("person@x.example", ["Monitor"])));
     }
 }

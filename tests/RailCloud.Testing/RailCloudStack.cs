@@ -39,7 +39,7 @@ public sealed class RailCloudStack : IAsyncDisposable
     public RailCloudApi Api { get; }
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null)
+    public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null, Action<IServiceCollection>? services = null)
     {
         azurite ??= await SharedAzurite.Value;
         var port = FreePort.Next();
@@ -49,7 +49,11 @@ public sealed class RailCloudStack : IAsyncDisposable
         {
             settings[key] = value;
         }
-        var host = LocalHostApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder => builder.Configuration.AddInMemoryCollection(settings));
+        var host = LocalHostApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            services?.Invoke(builder.Services);
+        });
         await host.StartAsync();
         return new RailCloudStack(host, emulator, new Uri($"http://127.0.0.1:{port}/"), azurite.ConnectionString);
     }

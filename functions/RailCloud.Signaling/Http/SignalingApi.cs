@@ -19,7 +19,8 @@ namespace RailCloud.Signaling.Http;
 public sealed class SignalingApi(
     AccountService accounts, Tables tables, KioskDirectory directory, AuditStore audit, SignalingHandler signaling,
     WebPubSubEventReader eventReader, WebPubSubServiceClient webPubSub, Notifier notify, IceServerProvider ice,
-    IOptions<AuthOptions> authOptions, SignalingMetrics metrics, ILogger<SignalingApi> logger) : IDisposable
+    IOptions<AuthOptions> authOptions, IOptions<WebPubSubOptions> webPubSubOptions, EntraTokenValidator entra, SignalingMetrics metrics,
+    ILogger<SignalingApi> logger) : IDisposable
 {
     private static readonly TimeSpan ClientUrlLifetime = TimeSpan.FromMinutes(30);
 
@@ -156,6 +157,11 @@ public sealed class SignalingApi(
         {
             return eventReader.Validate(request);
         }
+        if (!eventReader.ChecksSignatures && !await IsWebPubSubIdentityAsync(request).ConfigureAwait(false))
+        {
+            logger.LogWarning("Refused a Web PubSub event without a valid managed-identity token");
+            return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "Events must carry Web PubSub's managed-identity token.");
+        }
         var (cloudEvent, error) = await eventReader.ReadAsync(request, request.HttpContext.RequestAborted).ConfigureAwait(false);
         if (error is not null)
         {
@@ -164,6 +170,19 @@ public sealed class SignalingApi(
         }
         await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
         return await signaling.HandleAsync(cloudEvent!, request.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>A keyless hub signs nothing: the request must carry an Entra token for this API from Web PubSub's identity.</summary>
+    private async Task<bool> IsWebPubSubIdentityAsync(HttpRequest request)
+    {
+        var expected = webPubSubOptions.Value.EventHandlerClientId;
+        if (string.IsNullOrEmpty(expected) || !entra.Enabled)
+        {
+            return false; // no way to tell the service from anyone else: refuse everything
+        }
+        var token = await entra.ValidateAsync(TokenService.BearerToken(request), request.HttpContext.RequestAborted).ConfigureAwait(false);
+        var caller = token?.Claims.FirstOrDefault(c => c.Type is "azp" or "appid")?.Value;
+        return string.Equals(caller, expected, StringComparison.OrdinalIgnoreCase);
     }
 
     private async Task<Caller?> AuthenticateAsync(HttpRequest request)

@@ -35,12 +35,29 @@ public sealed class WebPubSubEventReader
         _allowedOrigins = new HashSet<string>(list.Select(c => c.Endpoint.Authority), StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// For a keyless service (local auth off): there is no key to sign events with, so the caller must authenticate
+    /// each request another way (Web PubSub's managed-identity token) before trusting what this reader returns.
+    /// </summary>
+    private WebPubSubEventReader(string hub, Uri endpoint)
+    {
+        _hub = hub;
+        _keys = [];
+        _allowedOrigins = new HashSet<string>([endpoint.Authority], StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>False for a keyless service: requests must then be authenticated by their bearer token.</summary>
+    public bool ChecksSignatures => _keys.Length > 0;
+
     public static WebPubSubEventReader FromOptions(WebPubSubOptions options)
     {
         var connections = new[] { options.ConnectionString, options.SecondaryConnectionString }
             .Where(s => !string.IsNullOrWhiteSpace(s))
-            .Select(s => WebPubSubConnectionString.Parse(s!));
-        return new WebPubSubEventReader(options.Hub, connections);
+            .Select(s => WebPubSubConnectionString.Parse(s!))
+            .ToList();
+        return connections.Count > 0 ? new WebPubSubEventReader(options.Hub, connections)
+            : options.Endpoint is { } endpoint ? new WebPubSubEventReader(options.Hub, endpoint)
+            : throw new InvalidOperationException("Web PubSub needs WebPubSub:ConnectionString or WebPubSub:Endpoint.");
     }
 
     /// <summary>The abuse-protection handshake: an OPTIONS request naming the service in <c>WebHook-Request-Origin</c>.</summary>
@@ -83,7 +100,7 @@ public sealed class WebPubSubEventReader
                 .Where(p => p.Item2 is null).Select(p => p.Item1);
             return Fail(HttpStatusCode.BadRequest, $"Not a Web PubSub CloudEvents request: missing {string.Join(", ", missing)}.");
         }
-        if (signature is null || !SignatureMatches(connectionId, signature))
+        if (ChecksSignatures && (signature is null || !SignatureMatches(connectionId, signature)))
         {
             return Fail(HttpStatusCode.Unauthorized, signature is null ? "ce-signature is missing." : "ce-signature does not match any configured access key.");
         }

@@ -20,6 +20,12 @@ public sealed partial class WebPubSubOptions : IValidatableObject
     [Required]
     public string Hub { get; set; } = "railcloud";
 
+    /// <summary>
+    /// Keyless service: the client id of the managed identity Web PubSub calls the event handler with. Its Entra
+    /// token (audience: this API, see AzureAd) is required on every event instead of a key signature.
+    /// </summary>
+    public string? EventHandlerClientId { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!HubPattern().IsMatch(Hub ?? ""))
