@@ -13,6 +13,8 @@ await build({
   entryPoints: { kiosk: join(here, "src/kiosk.ts"), monitor: join(here, "src/monitor.ts") },
   bundle: true,
   format: "esm",
+  splitting: true, // MSAL loads only when Entra sign-in is configured
+  chunkNames: "chunks/[name]-[hash]",
   platform: "browser",
   target: ["es2022"],
   outdir: dist,

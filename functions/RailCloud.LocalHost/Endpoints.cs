@@ -30,8 +30,17 @@ public static class Endpoints
         var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
-        // The pages read config.json for the API's base URL; here they share the API's origin.
-        app.MapGet("/config.json", () => Results.Json(new { apiBaseUrl = "" }));
+        // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
+        // (WebClient:Entra:ClientId, :Authority, :Scope).
+        app.MapGet("/config.json", (IConfiguration configuration) =>
+        {
+            var entra = configuration.GetSection("WebClient:Entra");
+            return Results.Json(new
+            {
+                apiBaseUrl = "",
+                entra = string.IsNullOrEmpty(entra["ClientId"]) ? null : new { clientId = entra["ClientId"], authority = entra["Authority"], scope = entra["Scope"] },
+            });
+        });
         app.MapGet("/kiosk", () => Results.File(Path.Combine(root, "kiosk.html"), "text/html; charset=utf-8"));
         app.MapGet("/monitor", () => Results.File(Path.Combine(root, "monitor.html"), "text/html; charset=utf-8"));
         app.Logger.LogInformation("Serving the web client from {Root}: /kiosk and /monitor", root);

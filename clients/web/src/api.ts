@@ -10,15 +10,17 @@ export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
 }
 
-// Locally the pages and the API share an origin; in Azure the pages are a static site and config.json (written
-// at deployment) names the API's base URL.
-let apiBase: Promise<string> | undefined;
-function apiBaseUrl(): Promise<string> {
-  apiBase ??= fetch("/config.json")
-    .then((r) => (r.ok ? r.json() : {}))
-    .then((c: { apiBaseUrl?: string }) => (c.apiBaseUrl ?? "").replace(/\/$/, ""))
-    .catch(() => "");
-  return apiBase;
+/** What config.json says: the API's base URL (in Azure the pages are a separate static site) and Entra ID sign-in, if set up. */
+export interface WebConfig { apiBaseUrl?: string; entra?: { clientId: string; authority: string; scope: string } }
+
+let config: Promise<WebConfig> | undefined;
+export function webConfig(): Promise<WebConfig> {
+  config ??= fetch("/config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  return config;
+}
+
+async function apiBaseUrl(): Promise<string> {
+  return ((await webConfig()).apiBaseUrl ?? "").replace(/\/$/, "");
 }
 
 async function call<T>(path: string, init: RequestInit, token?: string): Promise<T> {

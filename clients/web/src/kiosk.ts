@@ -22,7 +22,7 @@ const crewOnDuty = new Map<string, string | undefined>();
 onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", async (account) => {
   kioskId = account.id;
   await startCamera();
-  signaling = new Signaling(account.accessToken, { onMessage, onConnected, onDisconnected });
+  signaling = new Signaling(async () => account.accessToken, { onMessage, onConnected, onDisconnected });
   await signaling.start();
   $("#kiosk-id").textContent = kioskId;
 });

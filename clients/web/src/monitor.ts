@@ -1,6 +1,7 @@
 // The monitor dashboard: live kiosk list, several kiosks at once in a grid (one session each), a stats overlay
 // per tile, a frozen-video warning, an event timeline, and every refusal in plain words.
-import { listKiosks, type KioskView } from "./api";
+import { listKiosks, webConfig, type KioskView } from "./api";
+import type { AccountInfo } from "@azure/msal-browser";
 import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, type ServerMessage } from "./signaling";
 import { $, el, addToTimeline, setStatus, time } from "./ui";
 
@@ -35,6 +36,7 @@ interface Tile {
 }
 
 let token = "";
+let currentToken: () => Promise<string> = async () => token;
 let monitorId = "";
 let signaling: Signaling | undefined;
 const kiosks = new Map<string, KioskView>();
@@ -45,11 +47,49 @@ relayOnly.checked = new URLSearchParams(location.search).get("relay") === "1";
 
 onSignIn(signInForm, signInError, status, ["monitor", "supervisor"], "monitor", async (account) => {
   token = account.accessToken;
-  monitorId = account.id;
-  signaling = new Signaling(token, { onMessage, onConnected, onDisconnected });
+  await connect(account.id);
+});
+
+async function connect(id: string): Promise<void> {
+  monitorId = id;
+  signaling = new Signaling(currentToken, { onMessage, onConnected, onDisconnected });
   await signaling.start();
   $("#monitor-id").textContent = monitorId;
   window.setInterval(() => void refreshKiosks(), 10_000);
+}
+
+// With Entra ID set up (config.json names the app), staff can sign in with their organisation account instead.
+void webConfig().then(async (config) => {
+  if (!config.entra) return;
+  const { PublicClientApplication, InteractionRequiredAuthError } = await import("@azure/msal-browser");
+  const msal = new PublicClientApplication({ auth: { clientId: config.entra.clientId, authority: config.entra.authority, redirectUri: location.origin + location.pathname } });
+  await msal.initialize();
+  const entra = config.entra;
+  const button = $<HTMLButtonElement>("#sign-in-entra");
+  button.hidden = false;
+  let who: AccountInfo | null = null;
+  currentToken = async () => {
+    if (!who) return token;
+    try {
+      return (await msal.acquireTokenSilent({ account: who, scopes: [entra.scope] })).accessToken;
+    } catch (error) {
+      if (error instanceof InteractionRequiredAuthError) return (await msal.acquireTokenPopup({ account: who, scopes: [entra.scope] })).accessToken;
+      throw error;
+    }
+  };
+  button.addEventListener("click", async () => {
+    signInError.textContent = "";
+    try {
+      setStatus(status, "Signing in…", "connecting");
+      const result = await msal.loginPopup({ scopes: [entra.scope] });
+      who = result.account;
+      await connect((who.username ?? "").split("@")[0]);
+      signInForm.hidden = true;
+    } catch (error) {
+      setStatus(status, "Signed out", "offline");
+      signInError.textContent = `Microsoft sign-in failed: ${(error as Error).message}`;
+    }
+  });
 });
 
 function onConnected(): void {

@@ -16,11 +16,12 @@ export class Signaling {
   private stopped = false;
   iceServers: IceServer[] = [];
 
-  constructor(private token: string, private handlers: SignalingHandlers) {
+  /** <paramref name="token"/> gives a current access token (ours, or a fresh Entra ID token) on every (re)connect. */
+  constructor(private token: () => Promise<string>, private handlers: SignalingHandlers) {
     this.client = new WebPubSubClient(
       {
         getClientAccessUrl: async () => {
-          const negotiated = await negotiate(this.token);
+          const negotiated = await negotiate(await this.token());
           this.iceServers = negotiated.iceServers;
           return negotiated.url;
         },
