@@ -157,6 +157,7 @@ module roles 'app/roles.bicep' = {
 }
 
 output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_FUNCTION_APP_NAME string = api.outputs.name
