@@ -50,6 +50,17 @@ module identity 'app/identity.bicep' = {
   }
 }
 
+// The TURN VM gets an identity of its own that may only read the TURN secret.
+module turnIdentity 'app/identity.bicep' = {
+  name: 'turn-identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}turn-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
 module monitoring 'app/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -105,8 +116,8 @@ module turn 'app/turn.bicep' = {
     resourceToken: resourceToken
     vmSize: turnVmSize
     keyVaultName: keyVault.outputs.name
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    identityId: turnIdentity.outputs.id
+    identityClientId: turnIdentity.outputs.clientId
     adminSshPublicKey: turnAdminSshPublicKey
     coturnTemplate: loadTextContent('coturn/turnserver.conf.template')
     coturnCloud: loadTextContent('coturn/cloud.conf')
@@ -152,6 +163,7 @@ module roles 'app/roles.bicep' = {
     webPubSubName: webPubSub.outputs.name
     keyVaultName: keyVault.outputs.name
     appPrincipalId: identity.outputs.principalId
+    turnPrincipalId: turnIdentity.outputs.principalId
     userPrincipalId: principalId
   }
 }

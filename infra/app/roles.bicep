@@ -3,6 +3,8 @@ param storageAccountName string
 param webPubSubName string
 param keyVaultName string
 param appPrincipalId string
+@description('The TURN VM\'s identity: it may read secrets (the TURN secret) and nothing else.')
+param turnPrincipalId string
 param userPrincipalId string = ''
 
 // Storage Table Data Contributor
@@ -55,6 +57,16 @@ resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: vault
   properties: {
     principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+  }
+}
+
+resource turnSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, turnPrincipalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    principalId: turnPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
   }

@@ -128,6 +128,13 @@ public sealed class InfraTests
         Assert.Contains(rules, r => (string?)r["access"] == "Deny" && (string?)r["destinationPortRange"] == "*" && (string?)r["sourceAddressPrefix"] == "*");
         Assert.True((bool)vm["properties"]!["osProfile"]!["linuxConfiguration"]!["disablePasswordAuthentication"]!);
         Assert.Equal("UserAssigned", (string?)vm["identity"]!["type"]);
+        // The VM runs as its own identity, which may read secrets only (not the app's tables or Web PubSub).
+        var turnModule = Assert.Single(await Bicep.OfTypeAsync("Microsoft.Resources/deployments"), d => (string?)d["name"] == "turn");
+        Assert.Contains("turn-identity", turnModule["properties"]!["parameters"]!["identityId"]!.ToJsonString());
+        var roles = await Bicep.OfTypeAsync("Microsoft.Authorization/roleAssignments");
+        Assert.All(roles.Where(r => r["properties"]!["principalId"]!.ToJsonString().Contains("turnPrincipalId")),
+            r => Assert.Contains("keyVaultSecretsUser", r["properties"]!["roleDefinitionId"]!.ToJsonString()));
+        Assert.Single(roles, r => r["properties"]!["principalId"]!.ToJsonString().Contains("turnPrincipalId"));
         var ip = Assert.Single(await Bicep.OfTypeAsync("Microsoft.Network/publicIPAddresses"));
         Assert.Equal("Static", (string?)ip["properties"]!["publicIPAllocationMethod"]);
     }
