@@ -8,14 +8,14 @@ public static class NodeScript
 {
     public sealed record Result(int ExitCode, string Output);
 
-    public static async Task<Result> RunAsync(string scriptPath, IDictionary<string, string> environment, TimeSpan timeout)
+    public static async Task<Result> RunAsync(string scriptPath, IDictionary<string, string> environment, TimeSpan timeout, params string[] arguments)
     {
         var modules = Path.Combine(RepoPaths.Root, "node_modules", "@azure", "web-pubsub-client");
         if (!Directory.Exists(modules))
         {
             throw new InvalidOperationException($"npm packages are not installed ({modules} is missing): run 'npm ci' in {RepoPaths.Root}, or use the README's test command, which does.");
         }
-        var start = new ProcessStartInfo("node", [Path.Combine(RepoPaths.Root, scriptPath)])
+        var start = new ProcessStartInfo("node", [Path.Combine(RepoPaths.Root, scriptPath), .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -111,7 +111,7 @@ function onMessage(message: ServerMessage): void {
       break;
     case "kiosk-online":
     case "kiosk-offline": {
-      const kiosk = kiosks.get(message.kioskId) ?? { kioskId: message.kioskId, online: false, crew: [] };
+      const kiosk: KioskView = kiosks.get(message.kioskId) ?? { kioskId: message.kioskId, online: false, crew: [] };
       kiosk.online = message.event === "kiosk-online";
       kiosk.lastSeen = message.at;
       kiosks.set(kiosk.kioskId, kiosk);

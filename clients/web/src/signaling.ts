@@ -17,7 +17,7 @@ export class Signaling {
   iceServers: IceServer[] = [];
 
   /** <paramref name="token"/> gives a current access token (ours, or a fresh Entra ID token) on every (re)connect. */
-  constructor(private token: () => Promise<string>, private handlers: SignalingHandlers) {
+  constructor(private token: () => Promise<string>, handlers: SignalingHandlers) {
     this.client = new WebPubSubClient(
       {
         getClientAccessUrl: async () => {
