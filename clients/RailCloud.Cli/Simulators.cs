@@ -16,6 +16,15 @@ public static class Simulators
     public static string FakeSdp(string id) =>
         $"v=0\r\no=- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1\r\ns=railcloud-simulator-{id}\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
 
+    /// <summary>Two placeholder host candidates, as a browser would trickle them after the offer/answer.</summary>
+    private static async Task TrickleAsync(RailCloudConnection from, string targetId, int basePort, CancellationToken cancellationToken)
+    {
+        for (var i = 1; i <= 2; i++)
+        {
+            await from.SendIceCandidateAsync(targetId, FakeCandidate(i, basePort + i), cancellationToken: cancellationToken);
+        }
+    }
+
     public static string FakeCandidate(int n, int port) => $"candidate:{n} 1 udp {2122260223 - n} 127.0.0.1 {port} typ host";
 
     public static async Task<int> KioskAsync(Args args, CancellationToken cancellationToken)
@@ -53,10 +62,7 @@ public static class Simulators
                     var monitorId = (string)message["fromId"]!;
                     Say($"Offer from {monitorId}; answering.");
                     await kiosk.SendAnswerAsync(monitorId, FakeSdp(id), cancellationToken);
-                    for (var i = 1; i <= 2; i++)
-                    {
-                        await kiosk.SendIceCandidateAsync(monitorId, FakeCandidate(i, 50000 + i), cancellationToken: cancellationToken);
-                    }
+                    await TrickleAsync(kiosk, monitorId, 50000, cancellationToken);
                     break;
                 case Events.IceCandidate:
                     Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
@@ -129,10 +135,7 @@ public static class Simulators
                 case Events.Answer:
                     var kioskId = (string)message["fromId"]!;
                     Say($"Answer from {kioskId}; trickling candidates.");
-                    for (var i = 1; i <= 2; i++)
-                    {
-                        await monitor.SendIceCandidateAsync(kioskId, FakeCandidate(i, 40000 + i), cancellationToken: cancellationToken);
-                    }
+                    await TrickleAsync(monitor, kioskId, 40000, cancellationToken);
                     break;
                 case Events.IceCandidate:
                     Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
