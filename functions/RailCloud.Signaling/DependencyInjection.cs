@@ -24,8 +24,7 @@ public static class DependencyInjection
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WebPubSubOptions>().BindConfiguration(WebPubSubOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AzureAdOptions>().BindConfiguration(AzureAdOptions.SectionName);
-        services.AddSingleton<EntraTokenValidator>();
+        services.AddRailCloudEntraId();
         services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.SectionName)
             .PostConfigure<IConfiguration>((turn, configuration) =>
             {

@@ -54,6 +54,19 @@ public sealed class FunctionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheFunctionClassesCheckEntraTokensThemselves()
+    {
+        await using var oidc = await OidcServer.StartAsync();
+        await using var host = await FunctionsHost.StartAsync(_azurite, oidc.Settings);
+
+        var kiosks = await host.Api.ListKiosksAsync(oidc.Mint("ops.person@railway.example", ["Monitor"]));
+        var refused = await Assert.ThrowsAsync<RailCloudException>(() => host.Api.ListKiosksAsync(oidc.Mint("ops.person@railway.example", ["Monitor"], audience: "api://someone-else")));
+
+        Assert.NotNull(kiosks);
+        Assert.Equal(401, refused.HttpStatus);
+    }
+
+    [Fact]
     public async Task TheTimerSweepEndsExpiredSessionsAndTellsBothSides()
     {
         await using var kiosk = await RailCloudConnection.ConnectAsync(_host.Api, "KIOSK_01", RailCloudStack.Password);

@@ -84,6 +84,24 @@ public sealed class EntraTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WhenTheTenantsMetadataCannotBeReachedEntraTokensAreRefusedAndPasswordsStillWork()
+    {
+        // The same tenant, but its metadata endpoint is a loopback port nobody listens on.
+        var settings = new Dictionary<string, string?>(_oidc.Settings) { ["AzureAd:Instance"] = $"http://127.0.0.1:{FreePort.Next()}/" };
+        await using var stack = await RailCloudStack.StartAsync(settings);
+        await stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/kiosks");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _oidc.Mint("ops.person@railway.example", ["Monitor"]));
+        using var refused = await stack.Api.Http.SendAsync(request);
+        var login = await stack.Api.LoginAsync("MONITOR_01", RailCloudStack.Password);
+        var kiosks = await stack.Api.ListKiosksAsync(login.AccessToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.NotNull(kiosks);
+    }
+
+    [Fact]
     public async Task AnEntraUserCannotTakeOverAPasswordAccountsId()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, await KiosksWith(_oidc.Mint("x@y.example", ["Monitor"], railcloudId: "KIOSK_01")));
@@ -138,10 +156,11 @@ public sealed class KeylessWebPubSubTests : IAsyncLifetime
         return handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = _oidc.Issuer,
-            Audience = audience ?? $"api://{OidcServer.ClientId}",
+            Audience = audience ?? OidcServer.ClientId,
             IssuedAt = DateTime.UtcNow,
             Expires = DateTime.UtcNow.AddHours(1),
-            Claims = new Dictionary<string, object> { ["azp"] = azp, ["oid"] = Guid.NewGuid().ToString() },
+            // An app-only token from a managed identity: no roles, no user name.
+            Claims = new Dictionary<string, object> { ["azp"] = azp, ["oid"] = Guid.NewGuid().ToString(), ["tid"] = OidcServer.TenantId, ["ver"] = "2.0" },
             SigningCredentials = new SigningCredentials(_oidc.Key, SecurityAlgorithms.RsaSha256),
         });
     }

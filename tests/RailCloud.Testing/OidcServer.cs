@@ -63,7 +63,10 @@ public sealed class OidcServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>An access token as Entra would issue it for the API; every part can be spoiled for negative tests.</summary>
+    /// <summary>
+    /// A v2.0 access token as Entra would issue it for the API (tid, ver, oid, azp; audience the client id); every part
+    /// can be spoiled for negative tests.
+    /// </summary>
     public string Mint(string username, string[] roles, string? audience = null, string? issuer = null, DateTime? expires = null, SecurityKey? signingKey = null, string? railcloudId = null)
     {
         var now = DateTime.UtcNow;
@@ -72,6 +75,7 @@ public sealed class OidcServer : IAsyncDisposable
             ["preferred_username"] = username,
             ["oid"] = Guid.NewGuid().ToString(),
             ["tid"] = TenantId,
+            ["ver"] = "2.0",
             ["azp"] = "railcloud-web",
         };
         if (roles.Length > 0) claims["roles"] = roles;
@@ -79,7 +83,7 @@ public sealed class OidcServer : IAsyncDisposable
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer ?? Issuer,
-            Audience = audience ?? $"api://{ClientId}",
+            Audience = audience ?? ClientId, // a v2.0 access token names the API by its client id
             IssuedAt = (expires ?? now.AddHours(1)).AddHours(-1),
             NotBefore = (expires ?? now.AddHours(1)).AddHours(-1),
             Expires = expires ?? now.AddHours(1),

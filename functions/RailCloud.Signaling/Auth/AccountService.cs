@@ -19,7 +19,7 @@ public enum LoginOutcome
 /// unknown ids and wrong passwords get the same answer (and take the same time); repeated failures lock the
 /// account for a while. Logout voids every token issued before it.
 /// </summary>
-public sealed partial class AccountService(AccountStore accounts, KioskStore kiosks, TokenService tokens, IOptions<AuthOptions> options, TimeProvider time, ILogger<AccountService> logger, EntraTokenValidator? entra = null)
+public sealed partial class AccountService(AccountStore accounts, KioskStore kiosks, TokenService tokens, IOptions<AuthOptions> options, TimeProvider time, ILogger<AccountService> logger)
 {
     private static readonly PasswordHasher<string> Hasher = new();
     // Hashing a throwaway password for unknown ids keeps their answer as slow as a real check.
@@ -77,25 +77,24 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
         return (LoginOutcome.Success, new LoginResponse(token, expiresAt, account.Role, id));
     }
 
-    /// <summary>
-    /// Validates a bearer token: ours (and not voided by a logout since it was issued), or, when Entra ID is
-    /// configured, an Entra access token for this API with a RailCloud app role. Entra callers are mirrored into the
-    /// accounts table (no password), so Web PubSub's connect event knows them too.
-    /// </summary>
+    /// <summary>Validates one of our bearer tokens: signed by us, and not voided by a logout since it was issued.</summary>
     public async Task<Caller?> AuthenticateAsync(string? token, CancellationToken cancellationToken = default)
     {
         var caller = await tokens.ValidateAsync(token).ConfigureAwait(false);
         if (caller is null)
         {
-            return entra is { Enabled: true } ? await AuthenticateEntraAsync(token, cancellationToken).ConfigureAwait(false) : null;
+            return null;
         }
         var account = await accounts.GetAsync(caller.Id, cancellationToken).ConfigureAwait(false);
         return account is not null && account.Role == caller.Role && caller.IssuedAt >= account.TokensValidFrom ? caller : null;
     }
 
-    private async Task<Caller?> AuthenticateEntraAsync(string? token, CancellationToken cancellationToken)
+    /// <summary>
+    /// Admits a caller whose Entra token <see cref="EntraTokenValidator"/> accepted: mirrors it into the accounts
+    /// table (no password) so Web PubSub's connect event knows it, unless a password account holds that id.
+    /// </summary>
+    public async Task<Caller?> AdmitEntraAsync(Caller? caller, CancellationToken cancellationToken)
     {
-        var caller = await entra!.AuthenticateAsync(token, cancellationToken).ConfigureAwait(false);
         if (caller is null)
         {
             return null;

@@ -1,8 +1,12 @@
+using System.Globalization;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Protocols;
-using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.Identity.Web;
 using Microsoft.IdentityModel.Tokens;
 using RailCloud.Protocol;
 
@@ -21,23 +25,36 @@ public sealed class AzureAdOptions
     public string? TenantId { get; set; }
     public string? ClientId { get; set; }
 
-    /// <summary>The API's app id URI; defaults to <c>api://{ClientId}</c>. Tokens for it or for the client id are accepted.</summary>
-    public string? Audience { get; set; }
-
     /// <summary>Only for tests against a local metadata endpoint.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 
     public bool Enabled => !string.IsNullOrWhiteSpace(TenantId) && !string.IsNullOrWhiteSpace(ClientId);
 
-    public string Authority => $"{Instance.TrimEnd('/')}/{TenantId}/v2.0";
+    /// <summary>
+    /// The issuers of this one tenant: v2.0 tokens, and v1.0 tokens in the public cloud (an app registration that
+    /// does not ask for v2.0 access tokens gets those, managed-identity tokens included).
+    /// </summary>
+    public IEnumerable<string> Issuers()
+    {
+        var instance = Instance.TrimEnd('/');
+        yield return $"{instance}/{TenantId}/v2.0";
+        if (new Uri(instance).Host.Equals("login.microsoftonline.com", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"https://sts.windows.net/{TenantId}/";
+        }
+    }
 }
 
 /// <summary>
-/// Validates Entra ID access tokens against the tenant's published metadata and keys: RS256 only, issuer from the
-/// metadata, audience our API, lifetime; then maps the app roles to RailCloud roles.
+/// Entra ID access tokens, validated by Microsoft.Identity.Web's JWT bearer scheme (<see cref="Scheme"/>): the
+/// tenant's OpenID metadata and keys, Microsoft.Identity.Web's audience rules (the client id, or <c>api://</c> it)
+/// and its AAD issuer validator pinned to this one tenant, RS256 only, lifetime. No route relies on the
+/// authentication middleware: every trigger calls <see cref="AuthenticateAsync"/> explicitly.
 /// </summary>
-public sealed class EntraTokenValidator
+public sealed partial class EntraTokenValidator(IOptions<AzureAdOptions> options, ILogger<EntraTokenValidator> logger)
 {
+    public const string Scheme = "EntraId";
+
     private static readonly Dictionary<string, string> AppRoles = new(StringComparer.OrdinalIgnoreCase)
     {
         ["Kiosk"] = Roles.Kiosk,
@@ -45,82 +62,100 @@ public sealed class EntraTokenValidator
         ["Supervisor"] = Roles.Supervisor,
     };
 
-    private readonly AzureAdOptions _options;
-    private readonly TimeProvider _time;
-    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _metadata;
-    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    public bool Enabled => options.Value.Enabled;
 
-    public EntraTokenValidator(IOptions<AzureAdOptions> options, TimeProvider time)
+    /// <summary>The token's claims (names as in the token) if the request carries a valid Entra token for our API, else null.</summary>
+    public async Task<ClaimsPrincipal?> ValidateAsync(HttpContext context)
     {
-        _options = options.Value;
-        _time = time;
-        if (_options.Enabled)
-        {
-            _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
-                $"{_options.Authority}/.well-known/openid-configuration",
-                new OpenIdConnectConfigurationRetriever(),
-                new HttpDocumentRetriever { RequireHttps = _options.RequireHttpsMetadata });
-        }
-    }
-
-    public bool Enabled => _metadata is not null;
-
-    /// <summary>The token's claims if it is a valid Entra token for our API, else null.</summary>
-    public async Task<JsonWebToken?> ValidateAsync(string? token, CancellationToken cancellationToken = default)
-    {
-        if (_metadata is null || string.IsNullOrEmpty(token))
+        if (!Enabled || TokenService.BearerToken(context.Request) is null)
         {
             return null;
         }
-        OpenIdConnectConfiguration configuration;
-        try
+        var result = await context.AuthenticateAsync(Scheme).ConfigureAwait(false);
+        if (result.Succeeded)
         {
-            configuration = await _metadata.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            return result.Principal;
         }
-        catch (InvalidOperationException)
-        {
-            return null; // metadata unreachable: refuse rather than guess
-        }
-        var audience = _options.Audience ?? $"api://{_options.ClientId}";
-        var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
-        {
-            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
-            ValidIssuer = configuration.Issuer,
-            IssuerSigningKeys = configuration.SigningKeys,
-            ValidAudiences = [audience, _options.ClientId!],
-            RequireExpirationTime = true,
-            RequireSignedTokens = true,
-            ClockSkew = TimeSpan.FromMinutes(2),
-            LifetimeValidator = (notBefore, expires, _, _) =>
-            {
-                var now = _time.GetUtcNow().UtcDateTime;
-                return expires is { } exp && exp > now.AddMinutes(-2) && (notBefore is not { } nbf || nbf <= now.AddMinutes(2));
-            },
-        }).ConfigureAwait(false);
-        return result.IsValid ? result.SecurityToken as JsonWebToken : null;
+        LogRefused(logger, result.Failure?.GetType().Name ?? "no token", result.Failure?.Message);
+        return null;
     }
 
     /// <summary>
     /// A person or device signed in with Entra ID: the RailCloud role comes from the app roles (the most capable one
     /// wins), the id from the optional <c>railcloud_id</c> claim, else the user name before the @.
     /// </summary>
-    public async Task<Caller?> AuthenticateAsync(string? token, CancellationToken cancellationToken = default)
+    public async Task<Caller?> AuthenticateAsync(HttpContext context)
     {
-        var jwt = await ValidateAsync(token, cancellationToken).ConfigureAwait(false);
-        if (jwt is null)
+        var principal = await ValidateAsync(context).ConfigureAwait(false);
+        if (principal is null)
         {
             return null;
         }
-        var roles = jwt.Claims.Where(c => c.Type == "roles").Select(c => AppRoles.GetValueOrDefault(c.Value)).Where(r => r is not null).ToList();
+        var roles = principal.FindAll("roles").Select(c => AppRoles.GetValueOrDefault(c.Value)).Where(r => r is not null).ToList();
         var role = roles.Contains(Roles.Supervisor) ? Roles.Supervisor : roles.Contains(Roles.Monitor) ? Roles.Monitor : roles.Contains(Roles.Kiosk) ? Roles.Kiosk : null;
-        var id = Claim(jwt, "railcloud_id") ?? Claim(jwt, "preferred_username")?.Split('@')[0];
+        var id = Claim(principal, "railcloud_id") ?? Claim(principal, "preferred_username")?.Split('@')[0];
         if (role is null || id is null || !AccountService.IdPattern().IsMatch(id))
         {
+            LogNoRole(logger, Claim(principal, "oid"));
             return null;
         }
-        return new Caller(id, role, new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero));
+        var issuedAt = long.TryParse(Claim(principal, "iat"), NumberStyles.None, CultureInfo.InvariantCulture, out var iat)
+            ? DateTimeOffset.FromUnixTimeSeconds(iat)
+            : DateTimeOffset.MinValue;
+        return new Caller(id, role, issuedAt);
     }
 
-    private static string? Claim(JsonWebToken jwt, string type) =>
-        jwt.Claims.FirstOrDefault(c => c.Type == type)?.Value is { Length: > 0 } value ? value : null;
+    private static string? Claim(ClaimsPrincipal principal, string type) =>
+        principal.FindFirst(type)?.Value is { Length: > 0 } value ? value : null;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Entra token refused ({Reason}): {Detail}")]
+    private static partial void LogRefused(ILogger logger, string reason, string? detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Entra token of object {ObjectId} refused: no RailCloud app role or no usable id")]
+    private static partial void LogNoRole(ILogger logger, string? objectId);
+}
+
+public static class EntraIdServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers Microsoft.Identity.Web's web API scheme <see cref="EntraTokenValidator.Scheme"/>, configured from
+    /// <c>AzureAd</c> when a request first needs it. It is never a default scheme: our own tokens stay with
+    /// <see cref="TokenService"/>, and each route asks for Entra explicitly.
+    /// </summary>
+    public static IServiceCollection AddRailCloudEntraId(this IServiceCollection services)
+    {
+        services.AddOptions<AzureAdOptions>().BindConfiguration(AzureAdOptions.SectionName);
+        services.AddSingleton<EntraTokenValidator>();
+        // A lone scheme would become the default, and the hosts' authentication middleware would then run it on
+        // every request: on our own tokens too, and without AzureAd settings it cannot even be built.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+        services.AddAuthentication()
+            .AddMicrosoftIdentityWebApi(_ => { }, _ => { }, EntraTokenValidator.Scheme);
+
+        services.AddOptions<MicrosoftIdentityOptions>(EntraTokenValidator.Scheme).Configure<IOptions<AzureAdOptions>>((identity, azureAd) =>
+        {
+            identity.Instance = azureAd.Value.Instance;
+            identity.TenantId = azureAd.Value.TenantId;
+            identity.ClientId = azureAd.Value.ClientId;
+            // Roles are checked by RailCloud (AuthenticateAsync, and the event handler's identity check); Web
+            // PubSub's managed-identity token carries no role and must still get through to that check.
+            identity.AllowWebApiToBeAuthorizedByACL = true;
+        });
+        services.AddOptions<JwtBearerOptions>(EntraTokenValidator.Scheme).Configure<IOptions<AzureAdOptions>, TimeProvider>((jwt, azureAd, time) =>
+        {
+            jwt.RequireHttpsMetadata = azureAd.Value.RequireHttpsMetadata;
+            jwt.MapInboundClaims = false;
+            var parameters = jwt.TokenValidationParameters;
+            parameters.ValidIssuers = [.. azureAd.Value.Issuers()]; // read by Microsoft.Identity.Web's issuer validator
+            parameters.ValidAlgorithms = [SecurityAlgorithms.RsaSha256];
+            parameters.RequireExpirationTime = true;
+            parameters.RequireSignedTokens = true;
+            parameters.LifetimeValidator = (notBefore, expires, _, _) =>
+            {
+                var now = time.GetUtcNow().UtcDateTime;
+                return expires is { } exp && exp > now.AddMinutes(-2) && (notBefore is not { } nbf || nbf <= now.AddMinutes(2));
+            };
+        });
+        return services;
+    }
 }

@@ -180,15 +180,17 @@ public sealed class SignalingApi(
         {
             return false; // no way to tell the service from anyone else: refuse everything
         }
-        var token = await entra.ValidateAsync(TokenService.BearerToken(request), request.HttpContext.RequestAborted).ConfigureAwait(false);
-        var caller = token?.Claims.FirstOrDefault(c => c.Type is "azp" or "appid")?.Value;
+        var principal = await entra.ValidateAsync(request.HttpContext).ConfigureAwait(false);
+        var caller = principal?.FindFirst("azp")?.Value ?? principal?.FindFirst("appid")?.Value;
         return string.Equals(caller, expected, StringComparison.OrdinalIgnoreCase);
     }
 
     private async Task<Caller?> AuthenticateAsync(HttpRequest request)
     {
         await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        return await accounts.AuthenticateAsync(TokenService.BearerToken(request), request.HttpContext.RequestAborted).ConfigureAwait(false);
+        var cancellationToken = request.HttpContext.RequestAborted;
+        return await accounts.AuthenticateAsync(TokenService.BearerToken(request), cancellationToken).ConfigureAwait(false)
+            ?? (entra.Enabled ? await accounts.AdmitEntraAsync(await entra.AuthenticateAsync(request.HttpContext).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) : null);
     }
 
     private static async Task<T?> ReadJsonAsync<T>(HttpRequest request) where T : class
