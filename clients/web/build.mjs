@@ -10,7 +10,11 @@ const dist = join(here, "dist");
 await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
 await build({
-  entryPoints: { kiosk: join(here, "src/kiosk.ts"), monitor: join(here, "src/monitor.ts") },
+  entryPoints: {
+    kiosk: join(here, "src/kiosk.ts"),
+    monitor: join(here, "src/monitor.ts"),
+    "auth-redirect": join(here, "src/auth-redirect.ts"),
+  },
   bundle: true,
   format: "esm",
   splitting: true, // MSAL loads only when Entra sign-in is configured

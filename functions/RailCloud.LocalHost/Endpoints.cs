@@ -31,14 +31,20 @@ public static class Endpoints
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
-        // (WebClient:Entra:ClientId, :Authority, :Scope).
+        // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
         app.MapGet("/config.json", (IConfiguration configuration) =>
         {
             var entra = configuration.GetSection("WebClient:Entra");
             return Results.Json(new
             {
                 apiBaseUrl = "",
-                entra = string.IsNullOrEmpty(entra["ClientId"]) ? null : new { clientId = entra["ClientId"], authority = entra["Authority"], scope = entra["Scope"] },
+                entra = string.IsNullOrEmpty(entra["ClientId"]) ? null : new
+                {
+                    clientId = entra["ClientId"],
+                    authority = entra["Authority"],
+                    scope = entra["Scope"],
+                    knownAuthorities = (entra["KnownAuthorities"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                },
             });
         });
         app.MapGet("/kiosk", () => Results.File(Path.Combine(root, "kiosk.html"), "text/html; charset=utf-8"));

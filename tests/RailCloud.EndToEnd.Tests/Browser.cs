@@ -48,18 +48,31 @@ public sealed class Browser : IAsyncDisposable
         return new Browser(playwright, browser);
     }
 
-    /// <summary>A page in its own browser context (its own storage, like a separate person), watching the console.</summary>
-    public async Task<IPage> NewPageAsync(Uri baseUri)
+    /// <summary>
+    /// A page in its own browser context (its own storage, like a separate person), watching the console of every
+    /// page the context opens (sign-in popups too). <paramref name="trustSelfSignedCertificates"/> is for the local
+    /// Entra stand-in's HTTPS.
+    /// </summary>
+    public async Task<IPage> NewPageAsync(Uri baseUri, bool trustSelfSignedCertificates = false)
     {
-        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUri.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUri.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+            IgnoreHTTPSErrors = trustSelfSignedCertificates,
+        });
         await context.GrantPermissionsAsync(["camera", "microphone"]);
-        var page = await context.NewPageAsync();
+        context.Page += (_, page) => Watch(page);
+        return await context.NewPageAsync();
+    }
+
+    private void Watch(IPage page)
+    {
         page.Console += (_, message) =>
         {
             if (message.Type == "error") lock (_consoleErrors) _consoleErrors.Add($"{page.Url}: {message.Text}");
         };
         page.PageError += (_, error) => { lock (_consoleErrors) _consoleErrors.Add($"{page.Url}: {error}"); };
-        return page;
     }
 
     public async ValueTask DisposeAsync()

@@ -11,7 +11,11 @@ export class ApiError extends Error {
 }
 
 /** What config.json says: the API's base URL (in Azure the pages are a separate static site) and Entra ID sign-in, if set up. */
-export interface WebConfig { apiBaseUrl?: string; entra?: { clientId: string; authority: string; scope: string } }
+/**
+ * config.json: where the API is, and Entra ID sign-in when set up. knownAuthorities is only for an authority MSAL
+ * does not know by itself (a custom domain, or the tests' local stand-in).
+ */
+export interface WebConfig { apiBaseUrl?: string; entra?: { clientId: string; authority: string; scope: string; knownAuthorities?: string[] } }
 
 let config: Promise<WebConfig> | undefined;
 export function webConfig(): Promise<WebConfig> {

@@ -1,6 +1,6 @@
 // The monitor dashboard: live kiosk list, several kiosks at once in a grid (one session each), a stats overlay
 // per tile, a frozen-video warning, an event timeline, and every refusal in plain words.
-import { listKiosks, webConfig, type KioskView } from "./api";
+import { ApiError, listKiosks, webConfig, type KioskView } from "./api";
 import type { AccountInfo } from "@azure/msal-browser";
 import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, type ServerMessage } from "./signaling";
 import { $, el, addToTimeline, setStatus, time } from "./ui";
@@ -62,7 +62,15 @@ async function connect(id: string): Promise<void> {
 void webConfig().then(async (config) => {
   if (!config.entra) return;
   const { PublicClientApplication, InteractionRequiredAuthError } = await import("@azure/msal-browser");
-  const msal = new PublicClientApplication({ auth: { clientId: config.entra.clientId, authority: config.entra.authority, redirectUri: location.origin + location.pathname } });
+  // MSAL's popup lands on auth-redirect.html, which hands the answer back to this page and closes.
+  const msal = new PublicClientApplication({
+    auth: {
+      clientId: config.entra.clientId,
+      authority: config.entra.authority,
+      knownAuthorities: config.entra.knownAuthorities ?? [],
+      redirectUri: `${location.origin}/auth-redirect.html`,
+    },
+  });
   await msal.initialize();
   const entra = config.entra;
   const button = $<HTMLButtonElement>("#sign-in-entra");
@@ -87,7 +95,11 @@ void webConfig().then(async (config) => {
       signInForm.hidden = true;
     } catch (error) {
       setStatus(status, "Signed out", "offline");
-      signInError.textContent = `Microsoft sign-in failed: ${(error as Error).message}`;
+      const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
+      signInError.textContent = refused && who
+        ? `Microsoft sign-in failed: ${who.username} has no RailCloud Monitor or Supervisor role. Ask your administrator to assign one.`
+        : `Microsoft sign-in failed: ${(error as Error).message}`;
+      who = null;
     }
   });
 });
@@ -105,6 +117,11 @@ function onDisconnected(reason: string): void {
 function onMessage(message: ServerMessage): void {
   switch (message.event) {
     case "registered":
+      // The backend says who we are (an Entra ID user's RailCloud id may differ from their user name).
+      if (typeof message.id === "string") {
+        monitorId = message.id;
+        $("#monitor-id").textContent = monitorId;
+      }
       setStatus(status, "Connected", "online");
       for (const kiosk of message.kiosks as KioskView[]) kiosks.set(kiosk.kioskId, kiosk);
       renderKiosks();
