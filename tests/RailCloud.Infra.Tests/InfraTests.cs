@@ -174,4 +174,21 @@ public sealed class InfraTests
         Assert.Contains("host: staticwebapp", yaml);
         Assert.Contains("RAILCLOUD_API_URL", yaml);
     }
+
+    [Fact]
+    public void TheStaticSiteServesEachPageAtItsShortAddressAndSignInComesBackToTheBridgePage()
+    {
+        var web = Path.Combine(RepoPaths.Root, "clients", "web", "static");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(web, "staticwebapp.config.json")))!;
+        var rewrites = config["routes"]!.AsArray().Where(r => r!["rewrite"] is not null)
+            .ToDictionary(r => (string)r!["route"]!, r => (string)r!["rewrite"]!);
+        var yaml = File.ReadAllText(Path.Combine(RepoPaths.Root, "azure.yaml"));
+
+        Assert.Equal("/kiosk.html", rewrites["/kiosk"]);
+        Assert.Equal("/monitor.html", rewrites["/monitor"]);
+        Assert.All(rewrites.Values, page => Assert.True(File.Exists(Path.Combine(web, page.TrimStart('/'))), $"{page} is not in clients/web/static"));
+        // The SPA redirect URI azd registers is a page that exists.
+        Assert.Contains("--spa-redirect-uris \"$RAILCLOUD_WEB_URL/auth-redirect.html\"", yaml);
+        Assert.True(File.Exists(Path.Combine(web, "auth-redirect.html")));
+    }
 }
