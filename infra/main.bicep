@@ -175,6 +175,7 @@ output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_FUNCTION_APP_NAME string = api.outputs.name
 output RAILCLOUD_API_URL string = api.outputs.url
 output RAILCLOUD_WEB_URL string = web.outputs.url
+output RAILCLOUD_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output RAILCLOUD_WEBPUBSUB_ENDPOINT string = webPubSub.outputs.endpoint
 output RAILCLOUD_TURN_HOST string = turn.outputs.hostName
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.appInsightsConnectionString

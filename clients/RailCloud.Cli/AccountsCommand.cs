@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Azure.Data.Tables;
+using Azure.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using RailCloud.Signaling;
@@ -81,11 +82,26 @@ public static class AccountsCommand
 
     public static async Task<(AccountService Service, Stores Stores)> OpenAsync(Args args, CancellationToken cancellationToken)
     {
-        var connectionString = args.Get("storage", "RAILCLOUD_STORAGE") ?? LocalAzurite;
-        var tables = new Tables(new TableServiceClient(connectionString), args.Get("table-prefix") ?? "railcloud");
+        var storage = args.Get("storage", "RAILCLOUD_STORAGE") ?? LocalAzurite;
+        var keyless = Uri.TryCreate(storage, UriKind.Absolute, out var endpoint) && endpoint.Scheme == Uri.UriSchemeHttps;
+        // A deployed account has shared keys off: its table endpoint is reached as the person signed in with the
+        // Azure CLI or azd (who needs Storage Table Data Contributor; azd up grants it to the deploying user).
+        var client = keyless
+            ? new TableServiceClient(endpoint, new ChainedTokenCredential(new AzureCliCredential(), new AzureDeveloperCliCredential()))
+            : new TableServiceClient(storage);
+        var tables = new Tables(client, args.Get("table-prefix") ?? "railcloud");
         try
         {
             await tables.EnsureCreatedAsync(cancellationToken);
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            throw new UsageException($"cannot sign in to {endpoint} ({ex.Message.Split('\n')[0]}); run 'az login' or 'azd auth login' first.");
+        }
+        catch (Azure.RequestFailedException ex) when (keyless && ex.Status == 403)
+        {
+            var code = string.IsNullOrEmpty(ex.ErrorCode) ? "" : $" ({ex.ErrorCode})";
+            throw new UsageException($"{endpoint} refused your identity{code}; it needs the Storage Table Data Contributor role on the storage account.");
         }
         catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or HttpRequestException)
         {

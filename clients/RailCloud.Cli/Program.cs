@@ -53,7 +53,9 @@ static int Usage(int code, string? problem = null)
           accounts list
           accounts remove <id>
           accounts reset-password <id> [--password P]
-              Options: --storage <connection string> (default: RAILCLOUD_STORAGE, else local Azurite)
+              Options: --storage <connection string, or a deployment's https:// table endpoint used
+                                  as your 'az login' / 'azd auth login' identity>
+                                 (default: RAILCLOUD_STORAGE, else local Azurite)
                        --table-prefix <prefix> (default: railcloud)
 
           kiosk   --id KIOSK_01 [--password P] [--api URL]

@@ -52,6 +52,69 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AccountsReachAKeylessTableEndpointAsTheAzureCliSignedInIdentity()
+    {
+        // A deployed account: HTTPS, shared keys off, reached with the deploying person's Entra token. Azurite plays
+        // it; a stand-in `az` on PATH plays the Azure CLI that person signed in with.
+        await using var storage = await AzuriteServer.StartAsync(keyless: true);
+        var bin = Directory.CreateTempSubdirectory("railcloud-az-");
+        try
+        {
+            var signedIn = new Dictionary<string, string>
+            {
+                ["PATH"] = $"{bin.FullName}:{Environment.GetEnvironmentVariable("PATH")}",
+                ["SSL_CERT_FILE"] = storage.CertificatePemPath!, // trust the stand-in's certificate, as a real one is trusted
+            };
+            string[] keyless = ["--storage", storage.TableEndpoint.ToString(), "--table-prefix", _prefix];
+
+            await WriteScriptAsync(Path.Combine(bin.FullName, "az"), "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n");
+            var notSignedIn = await Railcloud(["accounts", "list", .. keyless], environment: signedIn);
+
+            await WriteScriptAsync(Path.Combine(bin.FullName, "az"), AzCliPrintingAStorageToken());
+            var added = await Railcloud(["accounts", "add", "KIOSK_09", "--role", "kiosk", "--password", "kiosk-09-password", .. keyless], environment: signedIn);
+            var listed = await Railcloud(["accounts", "list", .. keyless], environment: signedIn);
+
+            Assert.Equal(2, notSignedIn.ExitCode);
+            Assert.Contains("run 'az login' or 'azd auth login' first", notSignedIn.Output);
+            Assert.True(added.ExitCode == 0, added.Output);
+            Assert.Contains("Created KIOSK_09 (kiosk)", added.Output);
+            Assert.Contains("KIOSK_09", listed.Output);
+        }
+        finally
+        {
+            bin.Delete(recursive: true);
+        }
+    }
+
+    private static async Task WriteScriptAsync(string path, string text)
+    {
+        await File.WriteAllTextAsync(path, text);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>What `az account get-access-token --resource https://storage.azure.com` prints for a signed-in person.</summary>
+    private static string AzCliPrintingAStorageToken()
+    {
+        var now = DateTimeOffset.UtcNow;
+        static string Part(object value) => Base64Url(System.Text.Json.JsonSerializer.Serialize(value));
+        static string Base64Url(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var token = string.Join('.',
+            Part(new { alg = "RS256", typ = "JWT" }),
+            Part(new { aud = "https://storage.azure.com", iss = $"https://sts.windows.net/{OidcServer.TenantId}/", iat = now.ToUnixTimeSeconds(), nbf = now.ToUnixTimeSeconds(), exp = now.AddHours(1).ToUnixTimeSeconds(), oid = Guid.NewGuid(), tid = OidcServer.TenantId }),
+            Base64Url("signature"));
+        var expiresOn = now.AddHours(1).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture);
+        return $$"""
+            #!/bin/sh
+            cat <<'JSON'
+            {"accessToken": "{{token}}", "expiresOn": "{{expiresOn}}", "expires_on": {{now.AddHours(1).ToUnixTimeSeconds()}}, "tenant": "{{OidcServer.TenantId}}", "tokenType": "Bearer"}
+            JSON
+            """;
+    }
+
+    [Fact]
     public async Task TheKioskAndMonitorSimulatorsRunTheWholeFlow()
     {
         await _stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
@@ -97,9 +160,9 @@ public sealed class CliTests : IAsyncLifetime
 
     private static string CliPath => Path.Combine(AppContext.BaseDirectory, "railcloud.dll");
 
-    private static async Task<(int ExitCode, string Output)> Railcloud(string[] args, TimeSpan? timeout = null)
+    private static async Task<(int ExitCode, string Output)> Railcloud(string[] args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Start(args);
+        using var process = new CliProcess(args, environment);
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         await process.Process.WaitForExitAsync(cts.Token);
         process.Process.WaitForExit();
@@ -112,7 +175,7 @@ public sealed class CliTests : IAsyncLifetime
     {
         private readonly StringBuilder _output = new();
 
-        public CliProcess(string[] args)
+        public CliProcess(string[] args, IReadOnlyDictionary<string, string>? environment = null)
         {
             var start = new ProcessStartInfo("dotnet", [CliPath, .. args])
             {
@@ -120,6 +183,10 @@ public sealed class CliTests : IAsyncLifetime
                 RedirectStandardError = true,
                 RedirectStandardInput = true,
             };
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                start.Environment[name] = value;
+            }
             Process = Process.Start(start)!;
             Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
             Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };

@@ -162,6 +162,8 @@ public sealed class InfraTests
         var outputs = (await Bicep.TemplateAsync())["outputs"]!.AsObject().Select(o => o.Key).ToList();
         Assert.All(outputs, name => Assert.Matches("^[A-Z][A-Z0-9_]*$", name));
         Assert.Contains("RAILCLOUD_API_URL", outputs);
+        Assert.Contains("RAILCLOUD_WEB_URL", outputs);
+        Assert.Contains("RAILCLOUD_STORAGE_TABLE_ENDPOINT", outputs); // where `railcloud accounts --storage` goes
         Assert.DoesNotContain(outputs, o => o.Contains("KEY", StringComparison.Ordinal) && o != "AZURE_KEY_VAULT_NAME");
     }
 

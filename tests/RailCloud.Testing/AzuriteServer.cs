@@ -1,26 +1,44 @@
 using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace RailCloud.Testing;
 
-/// <summary>Azurite's Table service (npm <c>azurite</c>) in memory on 127.0.0.1 and a free port; stopped on dispose.</summary>
+/// <summary>
+/// Azurite's Table service (npm <c>azurite</c>) in memory on 127.0.0.1 and a free port; stopped on dispose. With
+/// <c>keyless: true</c> it speaks HTTPS (a self-signed certificate, <see cref="CertificatePemPath"/>) and also
+/// accepts Entra ID bearer tokens (Azurite's basic OAuth check), like a deployed account reached by identity.
+/// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly DirectoryInfo? _tlsFolder;
 
-    private AzuriteServer(Process process, int port)
+    private AzuriteServer(Process process, int port, DirectoryInfo? tlsFolder)
     {
         _process = process;
         Port = port;
+        _tlsFolder = tlsFolder;
     }
 
     public int Port { get; }
 
+    private string Scheme => _tlsFolder is null ? "http" : "https";
+
+    /// <summary>The self-signed certificate (PEM) of a keyless Azurite, for SSL_CERT_FILE.</summary>
+    public string? CertificatePemPath => _tlsFolder is null ? null : Path.Combine(_tlsFolder.FullName, "cert.pem");
+
+    /// <summary>The table endpoint, as a deployment's RAILCLOUD_STORAGE_TABLE_ENDPOINT names it.</summary>
+    public Uri TableEndpoint => new($"{Scheme}://127.0.0.1:{Port}/devstoreaccount1");
+
     /// <summary>Azurite's well-known development account.</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+        $"DefaultEndpointsProtocol={Scheme};AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={TableEndpoint};";
 
-    public static async Task<AzuriteServer> StartAsync()
+    public static async Task<AzuriteServer> StartAsync(bool keyless = false)
     {
+        var tls = keyless ? WriteSelfSignedCertificate() : null;
         var script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", "table", "main.js");
         if (!File.Exists(script))
         {
@@ -29,7 +47,8 @@ public sealed class AzuriteServer : IAsyncDisposable
         for (var attempt = 0; ; attempt++)
         {
             var port = FreePort.Next();
-            var start = new ProcessStartInfo("node", [script, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl"])
+            string[] tlsArgs = tls is null ? [] : ["--cert", Path.Combine(tls.FullName, "cert.pem"), "--key", Path.Combine(tls.FullName, "key.pem"), "--oauth", "basic"];
+            var start = new ProcessStartInfo("node", [script, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl", .. tlsArgs])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -49,7 +68,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             var finished = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
             if (finished == ready.Task)
             {
-                return new AzuriteServer(process, port);
+                return new AzuriteServer(process, port, tls);
             }
             process.Kill(entireProcessTree: true);
             process.Dispose();
@@ -60,6 +79,21 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
+    private static DirectoryInfo WriteSelfSignedCertificate()
+    {
+        var folder = Directory.CreateTempSubdirectory("railcloud-azurite-tls-");
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(folder.FullName, "cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(folder.FullName, "key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        return folder;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -68,5 +102,6 @@ public sealed class AzuriteServer : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        _tlsFolder?.Delete(recursive: true);
     }
 }
