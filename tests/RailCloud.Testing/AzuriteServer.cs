@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace RailCloud.Testing;
@@ -82,15 +80,9 @@ public sealed class AzuriteServer : IAsyncDisposable
     private static DirectoryInfo WriteSelfSignedCertificate()
     {
         var folder = Directory.CreateTempSubdirectory("railcloud-azurite-tls-");
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var certificate = LoopbackCertificate.Create();
         File.WriteAllText(Path.Combine(folder.FullName, "cert.pem"), certificate.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(folder.FullName, "key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(Path.Combine(folder.FullName, "key.pem"), certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
         return folder;
     }
 

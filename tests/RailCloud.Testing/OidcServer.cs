@@ -83,7 +83,7 @@ public sealed class OidcServer : IAsyncDisposable
     public static async Task<OidcServer> StartAsync(bool https = false)
     {
         var key = new RsaSecurityKey(RSA.Create(2048)) { KeyId = "test-key-1" };
-        var certificate = https ? SelfSignedLoopbackCertificate() : null;
+        var certificate = https ? LoopbackCertificate.Create() : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
@@ -286,18 +286,6 @@ public sealed class OidcServer : IAsyncDisposable
     /// <summary>A stable object id per user name, as Entra keeps one per person.</summary>
     private static string ObjectId(string username) =>
         new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(username)).AsSpan(0, 16)).ToString();
-
-    private static X509Certificate2 SelfSignedLoopbackCertificate()
-    {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
-    }
 
     public async ValueTask DisposeAsync()
     {
