@@ -210,6 +210,26 @@ public sealed class ClientProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecoveringAConnectionTheServerClosedCompletesTheHandshakeThenClosesWith1008()
+    {
+        // The client offers its subprotocol as always; the handshake must still answer with one, or browsers fail
+        // it as a network error and keep retrying recovery for 30 s instead of starting a new connection.
+        var socket = await TestWebSocket.ConnectAsync(Wire.ClientUri(_emulator, "chat", "kiosk"), Wire.Reliable);
+        var connected = await socket.ReceiveJsonAsync();
+        var connectionId = (string)connected["connectionId"]!;
+        var token = (string)connected["reconnectionToken"]!;
+        await Wire.Service(_emulator, "chat").CloseConnectionAsync(connectionId, "Logged out.");
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, await socket.WaitForCloseAsync());
+        await socket.DisposeAsync();
+
+        var recoveryUri = new Uri($"ws://{_emulator.BaseUri.Authority}/client/hubs/chat?awps_connection_id={connectionId}&awps_reconnection_token={Uri.EscapeDataString(token)}");
+        await using var attempt = await TestWebSocket.ConnectAsync(recoveryUri, Wire.Reliable);
+
+        Assert.Equal(Wire.Reliable, attempt.Subprotocol); // .NET lets a missing one pass; browsers do not
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await attempt.WaitForCloseAsync());
+    }
+
+    [Fact]
     public async Task AReliableClientThatNeverAcknowledgesIsClosedAfterAThousandMessages()
     {
         var (socket, connectionId) = await Wire.ConnectAsync(_emulator, "chat", "slow", Wire.Reliable);

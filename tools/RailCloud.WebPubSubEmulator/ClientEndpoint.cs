@@ -145,9 +145,11 @@ public sealed class ClientEndpoint(
         var offered = context.WebSockets.WebSocketRequestedProtocols;
         var valid = connection is { Ended: false, Kind: ClientKind.ReliableJson, ReconnectionToken: { } expected }
             && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(token));
+        // A refusal still completes the handshake with the subprotocol the client offered: browsers fail a handshake
+        // that answers none as a network error, and the client would retry recovery for 30 s instead of seeing 1008.
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
-            SubProtocol = offered.FirstOrDefault(p => p == connection?.Subprotocol),
+            SubProtocol = valid ? offered.FirstOrDefault(p => p == connection!.Subprotocol) : offered.FirstOrDefault(),
             KeepAliveInterval = TimeSpan.FromSeconds(20),
         }).ConfigureAwait(false);
         if (!valid)
