@@ -59,3 +59,19 @@ export const negotiate = (token: string) => call<Negotiated>("/api/negotiate", {
 export const logout = (token: string) => call<void>("/api/logout", { method: "POST" }, token);
 
 export const listKiosks = (token: string) => call<KioskView[]>("/api/kiosks", { method: "GET" }, token);
+
+/**
+ * A password sign-in kept for as long as the page is open (in memory only), so an unattended kiosk or a wall
+ * dashboard renews its access token by itself: shortly before it expires, and whenever the API refuses it (a
+ * logout elsewhere voids every earlier token). A changed password or a removed account ends it: login says 401.
+ */
+export class PasswordSignIn {
+  constructor(public account: Login, private readonly password: string) {}
+
+  async token(renew = false): Promise<string> {
+    if (renew || Date.parse(this.account.expiresAt) - Date.now() < 120_000) {
+      this.account = await login(this.account.id, this.password);
+    }
+    return this.account.accessToken;
+  }
+}

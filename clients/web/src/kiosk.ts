@@ -1,6 +1,6 @@
 // The kiosk page: camera preview, presence, "being viewed" indicator, crew sign-on/off, and the answering side
 // of WebRTC. Meant to run unattended: it reconnects by itself and keeps its camera on.
-import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, type ServerMessage } from "./signaling";
+import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage } from "./signaling";
 import { $, addToTimeline, setStatus } from "./ui";
 
 const status = $("#status");
@@ -19,13 +19,21 @@ let heartbeat: number | undefined;
 let session: { sessionId: string; monitorId: string; pc: RTCPeerConnection; pending: RTCIceCandidateInit[]; iceServers: any[] } | undefined;
 const crewOnDuty = new Map<string, string | undefined>();
 
-onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", async (account) => {
-  kioskId = account.id;
-  await startCamera();
-  signaling = new Signaling(async () => account.accessToken, { onMessage, onConnected, onDisconnected });
+onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", async (signIn) => {
+  kioskId = signIn.account.id;
+  if (!camera) await startCamera();
+  signaling = new Signaling((renew) => signIn.token(renew), { onMessage, onConnected, onDisconnected, onSignedOut });
   await signaling.start();
   $("#kiosk-id").textContent = kioskId;
 });
+
+function onSignedOut(reason: string): void {
+  window.clearInterval(heartbeat);
+  endSession();
+  signaling = undefined;
+  showSignedOut(signInForm, signInError, status, reason);
+  addToTimeline(timeline, `Signed out: ${reason}`, "error");
+}
 
 crewForm.addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -2,7 +2,7 @@
 // per tile, a frozen-video warning, an event timeline, and every refusal in plain words.
 import { ApiError, listKiosks, webConfig, type KioskView } from "./api";
 import type { AccountInfo } from "@azure/msal-browser";
-import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, type ServerMessage } from "./signaling";
+import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
 import { $, el, addToTimeline, setStatus, time } from "./ui";
 
 const status = $("#status");
@@ -35,8 +35,9 @@ interface Tile {
   timer?: number;
 }
 
-let token = "";
-let currentToken: () => Promise<string> = async () => token;
+// Where access tokens come from: the password sign-in, or MSAL after "Sign in with Microsoft".
+let tokens: TokenSource = async () => { throw new ApiError(401, "unauthorized", "Not signed in."); };
+let refresher: number | undefined;
 let monitorId = "";
 let signaling: Signaling | undefined;
 const kiosks = new Map<string, KioskView>();
@@ -45,17 +46,26 @@ const tiles = new Map<string, Tile>();
 // Remember the choice of relay-only ICE (also settable with ?relay=1, for checking TURN).
 relayOnly.checked = new URLSearchParams(location.search).get("relay") === "1";
 
-onSignIn(signInForm, signInError, status, ["monitor", "supervisor"], "monitor", async (account) => {
-  token = account.accessToken;
-  await connect(account.id);
+onSignIn(signInForm, signInError, status, ["monitor", "supervisor"], "monitor", async (signIn) => {
+  tokens = (renew) => signIn.token(renew);
+  await connect(signIn.account.id);
 });
 
 async function connect(id: string): Promise<void> {
   monitorId = id;
-  signaling = new Signaling(currentToken, { onMessage, onConnected, onDisconnected });
+  signaling = new Signaling(tokens, { onMessage, onConnected, onDisconnected, onSignedOut });
   await signaling.start();
   $("#monitor-id").textContent = monitorId;
-  window.setInterval(() => void refreshKiosks(), 10_000);
+  window.clearInterval(refresher);
+  refresher = window.setInterval(() => void refreshKiosks(), 10_000);
+}
+
+function onSignedOut(reason: string): void {
+  window.clearInterval(refresher);
+  for (const kioskId of [...tiles.keys()]) closeTile(kioskId);
+  signaling = undefined;
+  showSignedOut(signInForm, signInError, status, reason);
+  addToTimeline(timeline, `Signed out: ${reason}`, "error");
 }
 
 // With Entra ID set up (config.json names the app), staff can sign in with their organisation account instead.
@@ -76,10 +86,10 @@ void webConfig().then(async (config) => {
   const button = $<HTMLButtonElement>("#sign-in-entra");
   button.hidden = false;
   let who: AccountInfo | null = null;
-  currentToken = async () => {
-    if (!who) return token;
+  const entraTokens: TokenSource = async (renew) => {
+    if (!who) throw new ApiError(401, "unauthorized", "Not signed in.");
     try {
-      return (await msal.acquireTokenSilent({ account: who, scopes: [entra.scope] })).accessToken;
+      return (await msal.acquireTokenSilent({ account: who, scopes: [entra.scope], forceRefresh: renew })).accessToken;
     } catch (error) {
       if (error instanceof InteractionRequiredAuthError) return (await msal.acquireTokenPopup({ account: who, scopes: [entra.scope] })).accessToken;
       throw error;
@@ -91,6 +101,7 @@ void webConfig().then(async (config) => {
       setStatus(status, "Signing in…", "connecting");
       const result = await msal.loginPopup({ scopes: [entra.scope] });
       who = result.account;
+      tokens = entraTokens;
       await connect((who.username ?? "").split("@")[0]);
       signInForm.hidden = true;
     } catch (error) {
@@ -376,7 +387,7 @@ async function updateStats(tile: Tile): Promise<void> {
 
 async function refreshKiosks(): Promise<void> {
   try {
-    for (const kiosk of await listKiosks(token)) kiosks.set(kiosk.kioskId, kiosk);
+    for (const kiosk of await listKiosks(await tokens(false))) kiosks.set(kiosk.kioskId, kiosk);
     renderKiosks();
   } catch { /* the next refresh will try again */ }
 }

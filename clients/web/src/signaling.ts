@@ -1,6 +1,6 @@
 // The Web PubSub half: one reliable connection that reconnects by itself, with RailCloud's events on top.
 import { WebPubSubClient, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
-import { login, negotiate, ApiError, type IceServer, type Login } from "./api";
+import { login, negotiate, ApiError, PasswordSignIn, type IceServer } from "./api";
 import { setStatus } from "./ui";
 
 export type ServerMessage = { event: string; [key: string]: any };
@@ -9,7 +9,12 @@ export interface SignalingHandlers {
   onMessage(message: ServerMessage): void;
   onConnected(): void;
   onDisconnected(reason: string): void;
+  /** The sign-in could not be renewed (password changed, account removed, role taken away): the connection has stopped. */
+  onSignedOut(reason: string): void;
 }
+
+/** A current access token; <c>renew</c> asks for a fresh one because the API refused the last. */
+export type TokenSource = (renew: boolean) => Promise<string>;
 
 export class Signaling {
   private client: WebPubSubClient;
@@ -17,11 +22,11 @@ export class Signaling {
   iceServers: IceServer[] = [];
 
   /** <paramref name="token"/> gives a current access token (ours, or a fresh Entra ID token) on every (re)connect. */
-  constructor(private token: () => Promise<string>, handlers: SignalingHandlers) {
+  constructor(private token: TokenSource, private handlers: SignalingHandlers) {
     this.client = new WebPubSubClient(
       {
         getClientAccessUrl: async () => {
-          const negotiated = await negotiate(await this.token());
+          const negotiated = await this.negotiate();
           this.iceServers = negotiated.iceServers;
           return negotiated.url;
         },
@@ -44,12 +49,35 @@ export class Signaling {
 
   start(): Promise<void> { return this.client.start(); }
 
+  /** Negotiates; a refused token is renewed once. When even a renewed sign-in is refused, the page is signed out. */
+  private async negotiate() {
+    try {
+      return await negotiate(await this.token(false));
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+    }
+    try {
+      return await negotiate(await this.token(true));
+    } catch (error) {
+      if (isRefusal(error) && !this.stopped) {
+        this.stopped = true;
+        window.setTimeout(() => this.client.stop(), 0); // not from inside the client's own reconnect step
+        this.handlers.onSignedOut((error as ApiError).status === 401 ? "the sign-in is no longer valid" : (error as Error).message);
+      }
+      throw error;
+    }
+  }
+
   stop(): void { this.stopped = true; this.client.stop(); }
 
   /** Sends an event; the backend's answer (or refusal) arrives as a server message. */
   async send(event: string, data: object): Promise<void> {
     await this.client.sendEvent(event, data, "json");
   }
+}
+
+function isRefusal(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 401 || error.status === 403);
 }
 
 /** Plain words for every refusal code, for people at a screen. */
@@ -93,7 +121,7 @@ export function rtcConfiguration(iceServers: IceServer[], relayOnly: boolean): R
  */
 export function onSignIn(
   form: HTMLFormElement, error: HTMLElement, status: HTMLElement, roles: string[], roleName: string,
-  connect: (account: Login) => Promise<void>,
+  connect: (signIn: PasswordSignIn) => Promise<void>,
 ): void {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -101,9 +129,11 @@ export function onSignIn(
     error.textContent = "";
     try {
       setStatus(status, "Signing in…", "connecting");
-      const account = await login(String(data.get("id")), String(data.get("password")));
+      const password = String(data.get("password"));
+      const account = await login(String(data.get("id")), password);
       if (!roles.includes(account.role)) throw new ApiError(403, "forbidden", `This is not a ${roleName} account.`);
-      await connect(account);
+      await connect(new PasswordSignIn(account, password));
+      form.reset();
       form.hidden = true;
     } catch (e) {
       setStatus(status, "Signed out", "offline");
@@ -112,4 +142,11 @@ export function onSignIn(
         : `Could not connect: ${(e as Error).message}`;
     }
   });
+}
+
+/** Shows the sign-in form again, saying why, after a sign-in that could not be renewed. */
+export function showSignedOut(form: HTMLFormElement, error: HTMLElement, status: HTMLElement, reason: string): void {
+  setStatus(status, "Signed out", "offline");
+  form.hidden = false;
+  error.textContent = `Signed out: ${reason}. Sign in again.`;
 }
