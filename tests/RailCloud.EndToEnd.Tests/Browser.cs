@@ -66,6 +66,15 @@ public sealed class Browser : IAsyncDisposable
         return await context.NewPageAsync();
     }
 
+    /// <summary>Signs in on a page's password form as a person would, and waits for the status the page shows once connected.</summary>
+    public static async Task SignInAsync(IPage page, string idLabel, string id, string password, string connectedStatus)
+    {
+        await page.GetByLabel(idLabel).FillAsync(id);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync(connectedStatus, new() { Timeout = 15_000 });
+    }
+
     private void Watch(IPage page)
     {
         page.Console += (_, message) =>

@@ -57,10 +57,7 @@ public sealed class MicrosoftSignInTests : IAsyncLifetime
     {
         var page = await _browser.NewPageAsync(_stack.BaseUri);
         await page.GotoAsync("/kiosk");
-        await page.GetByLabel("Kiosk id").FillAsync("KIOSK_01");
-        await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 15_000 });
+        await Browser.SignInAsync(page, "Kiosk id", "KIOSK_01", RailCloudStack.Password, "Online");
         return page;
     }
 

@@ -31,10 +31,7 @@ public sealed class SignInRenewalTests : IAsyncLifetime
     {
         var page = await _browser.NewPageAsync(_stack.BaseUri);
         await page.GotoAsync(path);
-        await page.GetByLabel(idLabel).FillAsync(id);
-        await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync(online, new() { Timeout = 15_000 });
+        await Browser.SignInAsync(page, idLabel, id, RailCloudStack.Password, online);
         return page;
     }
 
@@ -78,9 +75,6 @@ public sealed class SignInRenewalTests : IAsyncLifetime
         await Assertions.Expect(kiosk.Locator("#sign-in")).ToBeVisibleAsync();
 
         // Signing in with the new password brings it back.
-        await kiosk.GetByLabel("Kiosk id").FillAsync("KIOSK_01");
-        await kiosk.GetByLabel("Password").FillAsync("a-new-password-1");
-        await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 15_000 });
+        await Browser.SignInAsync(kiosk, "Kiosk id", "KIOSK_01", "a-new-password-1", "Online");
     }
 }

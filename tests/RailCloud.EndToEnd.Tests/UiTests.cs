@@ -35,10 +35,7 @@ public sealed class UiTests : IAsyncLifetime
     {
         var page = await _browser.NewPageAsync(_stack.BaseUri);
         await page.GotoAsync("/kiosk");
-        await page.GetByLabel("Kiosk id").FillAsync(id);
-        await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 15_000 });
+        await Browser.SignInAsync(page, "Kiosk id", id, RailCloudStack.Password, "Online");
         return page;
     }
 
@@ -46,10 +43,7 @@ public sealed class UiTests : IAsyncLifetime
     {
         var page = await _browser.NewPageAsync(_stack.BaseUri);
         await page.GotoAsync(relayOnly ? "/monitor?relay=1" : "/monitor");
-        await page.GetByLabel("Monitor id").FillAsync(id);
-        await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 15_000 });
+        await Browser.SignInAsync(page, "Monitor id", id, RailCloudStack.Password, "Connected");
         return page;
     }
 
