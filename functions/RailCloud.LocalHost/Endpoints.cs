@@ -27,29 +27,40 @@ public static class Endpoints
             app.Logger.LogWarning("The web client is not built (clients/web/dist is missing): run 'npm ci' and build again to get /kiosk and /monitor");
             return;
         }
+        // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
+        // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
+        // Answered before the static files, so a config.json that azd wrote for Azure never points local pages there.
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path == "/config.json" && HttpMethods.IsGet(context.Request.Method))
+            {
+                await WebClientConfig(app.Configuration).ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        });
         var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
-        // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
-        // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
-        app.MapGet("/config.json", (IConfiguration configuration) =>
-        {
-            var entra = configuration.GetSection("WebClient:Entra");
-            return Results.Json(new
-            {
-                apiBaseUrl = "",
-                entra = string.IsNullOrEmpty(entra["ClientId"]) ? null : new
-                {
-                    clientId = entra["ClientId"],
-                    authority = entra["Authority"],
-                    scope = entra["Scope"],
-                    knownAuthorities = (entra["KnownAuthorities"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                },
-            });
-        });
         app.MapGet("/kiosk", () => Results.File(Path.Combine(root, "kiosk.html"), "text/html; charset=utf-8"));
         app.MapGet("/monitor", () => Results.File(Path.Combine(root, "monitor.html"), "text/html; charset=utf-8"));
         app.Logger.LogInformation("Serving the web client from {Root}: /kiosk and /monitor", root);
+    }
+
+    private static IResult WebClientConfig(IConfiguration configuration)
+    {
+        var entra = configuration.GetSection("WebClient:Entra");
+        return Results.Json(new
+        {
+            apiBaseUrl = "",
+            entra = string.IsNullOrEmpty(entra["ClientId"]) ? null : new
+            {
+                clientId = entra["ClientId"],
+                authority = entra["Authority"],
+                scope = entra["Scope"],
+                knownAuthorities = (entra["KnownAuthorities"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            },
+        });
     }
 
     private static string? FindWebRoot(string start)

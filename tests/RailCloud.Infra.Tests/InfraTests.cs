@@ -175,6 +175,11 @@ public sealed class InfraTests
         Assert.Contains("project: functions/RailCloud.Functions", yaml);
         Assert.Contains("host: staticwebapp", yaml);
         Assert.Contains("RAILCLOUD_API_URL", yaml);
+        // The pages' config.json is written before packaging from provisioning's outputs, so `azd up` must
+        // provision first (its default packages first).
+        var provision = yaml.IndexOf("- azd: provision", StringComparison.Ordinal);
+        var package = yaml.IndexOf("- azd: package --all", StringComparison.Ordinal);
+        Assert.True(provision > 0 && package > provision && yaml.IndexOf("- azd: deploy --all", StringComparison.Ordinal) > package, "azure.yaml's up workflow must be provision, package, deploy");
     }
 
     [Fact]
@@ -192,5 +197,57 @@ public sealed class InfraTests
         // The SPA redirect URI azd registers is a page that exists.
         Assert.Contains("--spa-redirect-uris \"$RAILCLOUD_WEB_URL/auth-redirect.html\"", yaml);
         Assert.True(File.Exists(Path.Combine(web, "auth-redirect.html")));
+    }
+
+    /// <summary>The prepackage hook's shell command, as azd runs it (a folded YAML scalar: lines joined by spaces).</summary>
+    private static string PrepackageHook()
+    {
+        var lines = File.ReadAllLines(Path.Combine(RepoPaths.Root, "azure.yaml"));
+        var start = Array.FindIndex(lines, l => l.Trim() == "prepackage:");
+        var run = Array.FindIndex(lines, start, l => l.Trim() == "run: >-");
+        return string.Join(' ', lines.Skip(run + 1).TakeWhile(l => !l.TrimStart().StartsWith("continueOnError:", StringComparison.Ordinal)).Select(l => l.Trim()));
+    }
+
+    private static async Task<(int ExitCode, string Error, string? Config)> RunPrepackageHookAsync(string apiUrl)
+    {
+        var folder = Directory.CreateTempSubdirectory("railcloud-azd-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder.FullName, "clients", "web", "static"));
+            var start = new System.Diagnostics.ProcessStartInfo("sh", ["-c", PrepackageHook()])
+            {
+                WorkingDirectory = folder.FullName,
+                RedirectStandardError = true,
+            };
+            start.Environment["RAILCLOUD_API_URL"] = apiUrl;
+            start.Environment["RAILCLOUD_API_CLIENT_ID"] = "00000000-1111-2222-3333-444444444444";
+            start.Environment["AZURE_TENANT_ID"] = "55555555-6666-7777-8888-999999999999";
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var error = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            var config = Path.Combine(folder.FullName, "clients", "web", "static", "config.json");
+            return (process.ExitCode, error, File.Exists(config) ? await File.ReadAllTextAsync(config) : null);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ThePrepackageHookWritesThePagesConfigFromProvisioningAndRefusesToRunBeforeIt()
+    {
+        var (exitCode, _, config) = await RunPrepackageHookAsync("https://func-railcloud.azurewebsites.net");
+        var (earlyExitCode, earlyError, earlyConfig) = await RunPrepackageHookAsync("");
+
+        Assert.Equal(0, exitCode);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(config!)!;
+        Assert.Equal("https://func-railcloud.azurewebsites.net", (string?)json["apiBaseUrl"]);
+        Assert.Equal("00000000-1111-2222-3333-444444444444", (string?)json["entra"]!["clientId"]);
+        Assert.Equal("https://login.microsoftonline.com/55555555-6666-7777-8888-999999999999", (string?)json["entra"]!["authority"]);
+        Assert.Equal("api://00000000-1111-2222-3333-444444444444/.default", (string?)json["entra"]!["scope"]);
+        Assert.NotEqual(0, earlyExitCode);
+        Assert.Contains("run 'azd provision' before packaging", earlyError);
+        Assert.Null(earlyConfig);
     }
 }
