@@ -150,20 +150,9 @@ public sealed class KeylessWebPubSubTests : IAsyncLifetime
         await _oidc.DisposeAsync();
     }
 
-    private string ServiceToken(string azp, string? audience = null)
-    {
-        var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
-        return handler.CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = _oidc.Issuer,
-            Audience = audience ?? OidcServer.ClientId,
-            IssuedAt = DateTime.UtcNow,
-            Expires = DateTime.UtcNow.AddHours(1),
-            // An app-only token from a managed identity: no roles, no user name.
-            Claims = new Dictionary<string, object> { ["azp"] = azp, ["oid"] = Guid.NewGuid().ToString(), ["tid"] = OidcServer.TenantId, ["ver"] = "2.0" },
-            SigningCredentials = new SigningCredentials(_oidc.Key, SecurityAlgorithms.RsaSha256),
-        });
-    }
+    // An app-only token from a managed identity: no roles, no user name.
+    private string ServiceToken(string azp, string? audience = null) =>
+        _oidc.Sign(new Dictionary<string, object> { ["azp"] = azp, ["oid"] = Guid.NewGuid().ToString() }, audience);
 
     private async Task<HttpStatusCode> PostConnectedAsync(string? token)
     {

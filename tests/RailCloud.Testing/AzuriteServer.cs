@@ -72,6 +72,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             process.Dispose();
             if (attempt >= 2)
             {
+                tls?.Delete(recursive: true);
                 lock (output) throw new InvalidOperationException("Azurite did not start:\n" + output);
             }
         }

@@ -149,24 +149,33 @@ public sealed class OidcServer : IAsyncDisposable
     /// </summary>
     public string Mint(string username, string[] roles, string? audience = null, string? issuer = null, DateTime? expires = null, SecurityKey? signingKey = null, string? railcloudId = null)
     {
-        var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object>
         {
             ["preferred_username"] = username,
             ["oid"] = ObjectId(username),
-            ["tid"] = TenantId,
-            ["ver"] = "2.0",
             ["azp"] = "railcloud-web",
         };
         if (roles.Length > 0) claims["roles"] = roles;
         if (railcloudId is not null) claims["railcloud_id"] = railcloudId;
+        return Sign(claims, audience, issuer, expires, signingKey);
+    }
+
+    /// <summary>
+    /// Any token of this tenant, as Entra signs them: the given claims plus tid and ver 2.0, valid for the hour before
+    /// <paramref name="expires"/> (default: an hour from now), audience the client id unless another is named.
+    /// </summary>
+    public string Sign(Dictionary<string, object> claims, string? audience = null, string? issuer = null, DateTime? expires = null, SecurityKey? signingKey = null)
+    {
+        var until = expires ?? DateTime.UtcNow.AddHours(1);
+        claims["tid"] = TenantId;
+        claims["ver"] = "2.0";
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer ?? Issuer,
-            Audience = audience ?? ClientId, // a v2.0 access token names the API by its client id
-            IssuedAt = (expires ?? now.AddHours(1)).AddHours(-1),
-            NotBefore = (expires ?? now.AddHours(1)).AddHours(-1),
-            Expires = expires ?? now.AddHours(1),
+            Audience = audience ?? ClientId, // a v2.0 token names the API by its client id
+            IssuedAt = until.AddHours(-1),
+            NotBefore = until.AddHours(-1),
+            Expires = until,
             Claims = claims,
             SigningCredentials = new SigningCredentials(signingKey ?? Key, SecurityAlgorithms.RsaSha256),
         });
@@ -258,23 +267,11 @@ public sealed class OidcServer : IAsyncDisposable
         {
             ["sub"] = ObjectId(user.Username),
             ["oid"] = ObjectId(user.Username),
-            ["tid"] = TenantId,
-            ["ver"] = "2.0",
             ["name"] = user.Username.Split('@')[0],
             ["preferred_username"] = user.Username,
         };
         if (!string.IsNullOrEmpty(nonce)) claims["nonce"] = nonce;
-        var now = DateTime.UtcNow;
-        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = Issuer,
-            Audience = ClientId,
-            IssuedAt = now,
-            NotBefore = now,
-            Expires = now.AddHours(1),
-            Claims = claims,
-            SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.RsaSha256),
-        });
+        return Sign(claims); // an id token's audience is the app that signed in: here the same client id
     }
 
     private static IResult Error(string error, string description) =>

@@ -8,6 +8,11 @@ export interface KioskView { kioskId: string; online: boolean; lastSeen?: string
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
+
+  /** The API refused the caller's sign-in or role (401/403), as opposed to failing or being unreachable. */
+  static isRefusal(error: unknown): error is ApiError {
+    return error instanceof ApiError && (error.status === 401 || error.status === 403);
+  }
 }
 
 /** What config.json says: the API's base URL (in Azure the pages are a separate static site) and Entra ID sign-in, if set up. */

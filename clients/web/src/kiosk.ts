@@ -31,8 +31,7 @@ function onSignedOut(reason: string): void {
   window.clearInterval(heartbeat);
   endSession();
   signaling = undefined;
-  showSignedOut(signInForm, signInError, status, reason);
-  addToTimeline(timeline, `Signed out: ${reason}`, "error");
+  showSignedOut(signInForm, signInError, status, timeline, reason);
 }
 
 crewForm.addEventListener("submit", async (event) => {

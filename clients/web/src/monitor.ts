@@ -64,8 +64,7 @@ function onSignedOut(reason: string): void {
   window.clearInterval(refresher);
   for (const kioskId of [...tiles.keys()]) closeTile(kioskId);
   signaling = undefined;
-  showSignedOut(signInForm, signInError, status, reason);
-  addToTimeline(timeline, `Signed out: ${reason}`, "error");
+  showSignedOut(signInForm, signInError, status, timeline, reason);
 }
 
 // With Entra ID set up (config.json names the app), staff can sign in with their organisation account instead.
@@ -106,8 +105,7 @@ void webConfig().then(async (config) => {
       signInForm.hidden = true;
     } catch (error) {
       setStatus(status, "Signed out", "offline");
-      const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
-      signInError.textContent = refused && who
+      signInError.textContent = ApiError.isRefusal(error) && who
         ? `Microsoft sign-in failed: ${who.username} has no RailCloud Monitor or Supervisor role. Ask your administrator to assign one.`
         : `Microsoft sign-in failed: ${(error as Error).message}`;
       who = null;

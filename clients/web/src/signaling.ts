@@ -1,7 +1,7 @@
 // The Web PubSub half: one reliable connection that reconnects by itself, with RailCloud's events on top.
 import { WebPubSubClient, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
 import { login, negotiate, ApiError, PasswordSignIn, type IceServer } from "./api";
-import { setStatus } from "./ui";
+import { addToTimeline, setStatus } from "./ui";
 
 export type ServerMessage = { event: string; [key: string]: any };
 
@@ -54,15 +54,15 @@ export class Signaling {
     try {
       return await negotiate(await this.token(false));
     } catch (error) {
-      if (!isRefusal(error)) throw error;
+      if (!ApiError.isRefusal(error)) throw error;
     }
     try {
       return await negotiate(await this.token(true));
     } catch (error) {
-      if (isRefusal(error) && !this.stopped) {
+      if (ApiError.isRefusal(error) && !this.stopped) {
         this.stopped = true;
         window.setTimeout(() => this.client.stop(), 0); // not from inside the client's own reconnect step
-        this.handlers.onSignedOut((error as ApiError).status === 401 ? "the sign-in is no longer valid" : (error as Error).message);
+        this.handlers.onSignedOut(error.status === 401 ? "the sign-in is no longer valid" : error.message);
       }
       throw error;
     }
@@ -74,10 +74,6 @@ export class Signaling {
   async send(event: string, data: object): Promise<void> {
     await this.client.sendEvent(event, data, "json");
   }
-}
-
-function isRefusal(error: unknown): boolean {
-  return error instanceof ApiError && (error.status === 401 || error.status === 403);
 }
 
 /** Plain words for every refusal code, for people at a screen. */
@@ -144,9 +140,10 @@ export function onSignIn(
   });
 }
 
-/** Shows the sign-in form again, saying why, after a sign-in that could not be renewed. */
-export function showSignedOut(form: HTMLFormElement, error: HTMLElement, status: HTMLElement, reason: string): void {
+/** Shows the sign-in form again, saying why (there and on the timeline), after a sign-in that could not be renewed. */
+export function showSignedOut(form: HTMLFormElement, error: HTMLElement, status: HTMLElement, timeline: HTMLElement, reason: string): void {
   setStatus(status, "Signed out", "offline");
   form.hidden = false;
   error.textContent = `Signed out: ${reason}. Sign in again.`;
+  addToTimeline(timeline, `Signed out: ${reason}`, "error");
 }
