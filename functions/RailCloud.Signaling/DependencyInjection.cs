@@ -20,6 +20,8 @@ public static class DependencyInjection
     /// </summary>
     public static IServiceCollection AddRailCloudSignaling(this IServiceCollection services)
     {
+        services.AddOptions<SecretSettings>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SecretSettings>, SecretSettings.Check>();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

@@ -25,12 +25,14 @@ public sealed class StorageOptions : IValidatableObject
 }
 
 /// <summary><c>Auth</c>: the tokens <c>/api/login</c> issues.</summary>
-public sealed class AuthOptions
+public sealed class AuthOptions : IValidatableObject
 {
     public const string SectionName = "Auth";
 
+    /// <summary>HMAC-SHA256 wants a key of at least 256 bits.</summary>
+    public const int MinSigningKeyBytes = 32;
+
     /// <summary>HMAC key for HS256; at least 32 bytes. Local runs use a dev key; Azure takes it from Key Vault.</summary>
-    [Required, MinLength(32)]
     public string SigningKey { get; set; } = "";
 
     [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
@@ -49,6 +51,21 @@ public sealed class AuthOptions
     /// <summary>Login attempts one client address may make per minute.</summary>
     [Range(1, 10_000)]
     public int LoginsPerMinutePerAddress { get; set; } = 30;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(SigningKey ?? "");
+        if (bytes < MinSigningKeyBytes && !SecretSettings.IsKeyVaultReference(SigningKey))
+        {
+            // An environment deployed before azd generated 64-character keys may hold a 15-character one.
+            yield return new ValidationResult(
+                $"Auth:SigningKey is {(bytes == 0 ? "not set" : $"only {bytes} bytes")}; it needs at least {MinSigningKeyBytes}. "
+                + "In Azure it is the Key Vault secret token-signing-key: set a new one with "
+                + "`az keyvault secret set --vault-name <vault> --name token-signing-key --value \"$(openssl rand -base64 48)\"` "
+                + "and `azd env config set infra.parameters.tokenSigningKey` to the same value, then restart the app (README, Deploy).",
+                [nameof(SigningKey)]);
+        }
+    }
 }
 
 /// <summary><c>Sessions</c>: how long presence and sessions live without a heartbeat.</summary>

@@ -39,6 +39,9 @@ public sealed class RailCloudStack : IAsyncDisposable
     public RailCloudApi Api { get; }
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>The Azurite every stack shares (each with its own tables).</summary>
+    public static Task<AzuriteServer> SharedAzuriteAsync() => SharedAzurite.Value;
+
     public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null, Action<IServiceCollection>? services = null)
     {
         azurite ??= await SharedAzurite.Value;

@@ -137,7 +137,7 @@ public sealed class SignalingApi(
         try
         {
             await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-            await tables.Service.GetPropertiesAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+            await tables.ProbeAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
         {

@@ -13,7 +13,12 @@ public sealed class Tables(TableServiceClient service, string prefix)
     public TableClient Sessions { get; } = service.GetTableClient(prefix + "Sessions");
     public TableClient Audit { get; } = service.GetTableClient(prefix + "Audit");
 
-    public TableServiceClient Service => service;
+    /// <summary>
+    /// A point read of a row that never exists: it needs only the data-plane read that the app's role (Storage Table
+    /// Data Contributor) grants. Get Table Service Properties would need tableServices/read, which it does not.
+    /// </summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken = default) =>
+        await Accounts.GetEntityIfExistsAsync<TableEntity>("health", "probe", ["PartitionKey"], cancellationToken).ConfigureAwait(false);
 
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
     {
