@@ -33,11 +33,6 @@ public sealed class CoturnServer : IAsyncDisposable
 
     public static async Task<CoturnServer> StartAsync()
     {
-        const string binary = "/usr/bin/turnserver";
-        if (!File.Exists(binary))
-        {
-            throw new InvalidOperationException("coturn is not installed (apt-get install coturn); the README's test command installs it.");
-        }
         var port = FreePort.Next();
         var secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var template = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "coturn", "turnserver.conf.template"));
@@ -47,6 +42,22 @@ public sealed class CoturnServer : IAsyncDisposable
             .Replace("@LISTEN_IP@", "127.0.0.1").Replace("@PORT@", port.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Replace("@SECRET@", secret).Replace("@REALM@", "railcloud.test") + "\n" + local
             + $"\nmin-port={port + 1}\nmax-port={port + 200}\npidfile={config}.pid\n");
+        return await LaunchAsync(config, port, secret);
+    }
+
+    /// <summary>
+    /// coturn with a configuration written elsewhere (the cloud one, rendered by infra/coturn/setup.sh), listening on
+    /// <paramref name="port"/>; the file is deleted when the server is disposed.
+    /// </summary>
+    public static Task<CoturnServer> StartWithConfigAsync(string config, int port, string secret) => LaunchAsync(config, port, secret);
+
+    private static async Task<CoturnServer> LaunchAsync(string config, int port, string secret)
+    {
+        const string binary = "/usr/bin/turnserver";
+        if (!File.Exists(binary))
+        {
+            throw new InvalidOperationException("coturn is not installed (apt-get install coturn); the README's test command installs it.");
+        }
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var process = Process.Start(new ProcessStartInfo("turnserver", ["-c", config, "--log-file", "stdout"])
         {
