@@ -2,12 +2,17 @@
 param name string
 param planName string
 param location string
+@description('Tags for the plan.')
 param tags object
+@description('Tags for the app itself, with azd-service-name: only one resource per service may carry it.')
+param serviceTags object
 param identityId string
 param identityClientId string
 param storageAccountName string
 param appInsightsConnectionString string
 param webPubSubEndpoint string
+@description('Client id of Web PubSub\'s own identity, whose Entra token every event must carry.')
+param webPubSubClientId string
 param tokenSigningKeySecretUri string
 param turnSecretUri string
 param turnHostName string
@@ -32,7 +37,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
-  tags: tags
+  tags: serviceTags
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -42,10 +47,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // Only what Flex Consumption takes: it has no FTP (ftpsState is refused with error 51021 on newer stamps).
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
       cors: { allowedOrigins: [ webOrigin ] }
       appSettings: [
         // Host storage and the app's own tables: managed identity, no keys.
@@ -58,8 +62,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'Storage__TableServiceUri', value: storage.properties.primaryEndpoints.table }
         { name: 'WebPubSub__Endpoint', value: webPubSubEndpoint }
         { name: 'WebPubSub__Hub', value: 'railcloud' }
-        // The hub has no keys: events are trusted only with an Entra token from this identity, for this API.
-        { name: 'WebPubSub__EventHandlerClientId', value: identityClientId }
+        // The hub has no keys: events are trusted only with an Entra token from Web PubSub's identity, for this API.
+        { name: 'WebPubSub__EventHandlerClientId', value: webPubSubClientId }
         { name: 'AzureAd__TenantId', value: tenant().tenantId }
         { name: 'AzureAd__ClientId', value: apiClientId }
         { name: 'Auth__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${tokenSigningKeySecretUri})' }
@@ -79,9 +83,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           }
         }
       }
+      // The smallest instance and the lowest maximum Flex allows: the API is light (signaling only), and this caps
+      // what a flood of the anonymous endpoints can cost (README, "Cost").
       scaleAndConcurrency: {
         maximumInstanceCount: 40
-        instanceMemoryMB: 2048
+        instanceMemoryMB: 512
       }
       runtime: { name: 'dotnet-isolated', version: '10.0' }
     }
@@ -89,4 +95,5 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 output name string = app.name
+output hostName string = app.properties.defaultHostName
 output url string = 'https://${app.properties.defaultHostName}'

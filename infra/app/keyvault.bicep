@@ -9,6 +9,9 @@ param turnSecret string
 @secure()
 param tokenSigningKey string
 
+@description('Purge protection can never be turned off once on; Key Vault takes only true or nothing for it.')
+param purgeProtection bool
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -19,7 +22,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    enablePurgeProtection: true
+    enablePurgeProtection: purgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
   }
 }
@@ -37,6 +40,7 @@ resource signing 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
 }
 
 output name string = vault.name
+output turnSecretName string = turn.name
 output uri string = vault.properties.vaultUri
 output turnSecretUri string = turn.properties.secretUri
 output tokenSigningKeyUri string = signing.properties.secretUri

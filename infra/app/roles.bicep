@@ -2,9 +2,11 @@
 param storageAccountName string
 param webPubSubName string
 param keyVaultName string
+param appInsightsName string
 param appPrincipalId string
-@description('The TURN VM\'s identity: it may read secrets (the TURN secret) and nothing else.')
+@description('The TURN VM\'s identity: it may read the turn-secret secret and nothing else.')
 param turnPrincipalId string
+@description('The deploying user or service principal; no principalType is given, so either kind works.')
 param userPrincipalId string = ''
 
 // Storage Table Data Contributor
@@ -17,6 +19,8 @@ var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var webPubSubServiceOwner = '12cf5a90-567b-43ae-8102-96cf46c7d9b4'
 // Key Vault Secrets User
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+// Monitoring Metrics Publisher (telemetry to Application Insights with local auth off)
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -28,6 +32,15 @@ resource webPubSub 'Microsoft.SignalRService/webPubSub@2024-03-01' existing = {
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
+}
+
+resource turnSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'turn-secret'
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
 }
 
 var storageRoles = [ storageTableDataContributor, storageBlobDataOwner, storageQueueDataContributor ]
@@ -62,9 +75,20 @@ resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, appPrincipalId, monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+  }
+}
+
+// Scoped to the one secret: the internet-facing relay must never read the token signing key.
 resource turnSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, turnPrincipalId, keyVaultSecretsUser)
-  scope: vault
+  name: guid(turnSecret.id, turnPrincipalId, keyVaultSecretsUser)
+  scope: turnSecret
   properties: {
     principalId: turnPrincipalId
     principalType: 'ServicePrincipal'
@@ -77,7 +101,6 @@ resource userTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!
   scope: storage
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
   }
 }
@@ -87,7 +110,6 @@ resource userWebPubSub 'Microsoft.Authorization/roleAssignments@2022-04-01' = if
   scope: webPubSub
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', webPubSubServiceOwner)
   }
 }
@@ -97,7 +119,6 @@ resource userSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (
   scope: vault
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
   }
 }

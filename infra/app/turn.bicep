@@ -1,38 +1,15 @@
-@description('coturn on a small Debian VM: static public IP with a DNS label, an NSG that lets in only TURN, and the secret read from Key Vault by the VM\'s identity.')
+@description('A small Debian VM for coturn: static public IP with a DNS label and an NSG that lets in only TURN. No customData: coturn is installed and configured by a run command (turnconfig.bicep), which may change later, where customData may not.')
 param location string
 param tags object
 param resourceToken string
 param vmSize string
-param keyVaultName string
 param identityId string
-param identityClientId string
-@description('Optional admin SSH key; port 22 stays closed to the internet regardless (use Azure Bastion or serial console).')
-param adminSshPublicKey string = ''
+@description('Admin SSH public key (Azure requires one with password login off); port 22 stays closed to the internet regardless. Administer the VM with az vm run-command.')
+param adminSshPublicKey string
 @description('Admin user on the TURN VM (key-based login only).')
 param adminUsername string = 'railcloud'
-param coturnTemplate string
-param coturnCloud string
 
 var dnsLabel = 'turn-${resourceToken}'
-var hostName = '${dnsLabel}.${location}.cloudapp.azure.com'
-var setupScript = replace(replace(replace(loadTextContent('../coturn/setup.sh'), '__VAULT__', keyVaultName), '__CLIENT_ID__', identityClientId), '__REALM__', hostName)
-var cloudInit = '''
-#cloud-config
-package_update: true
-packages: [coturn, curl, jq, openssl, libcap2-bin]
-write_files:
-  - path: /etc/coturn/railcloud.conf.template
-    permissions: '0640'
-    encoding: b64
-    content: __TEMPLATE__
-  - path: /usr/local/sbin/railcloud-turn-setup
-    permissions: '0750'
-    encoding: b64
-    content: __SETUP__
-runcmd:
-  - [ /usr/local/sbin/railcloud-turn-setup ]
-'''
-var customData = replace(replace(cloudInit, '__TEMPLATE__', base64('${coturnTemplate}\n${coturnCloud}')), '__SETUP__', base64(setupScript))
 
 resource nsg 'Microsoft.Network/networkSecurityGroups@2024-01-01' = {
   name: 'nsg-turn-${resourceToken}'
@@ -50,7 +27,7 @@ resource nsg 'Microsoft.Network/networkSecurityGroups@2024-01-01' = {
       }
       {
         name: 'turn-tls'
-        properties: { priority: 120, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '*', sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRanges: [ '443', '5349' ] }
+        properties: { priority: 120, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: '*', sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRange: '443' }
       }
       {
         name: 'turn-relay'
@@ -125,13 +102,10 @@ resource vm 'Microsoft.Compute/virtualMachines@2024-07-01' = {
     osProfile: {
       computerName: 'turn'
       adminUsername: adminUsername
-      customData: base64(customData)
       linuxConfiguration: {
         disablePasswordAuthentication: true
         ssh: {
-          publicKeys: empty(adminSshPublicKey) ? [] : [
-            { path: '/home/${adminUsername}/.ssh/authorized_keys', keyData: adminSshPublicKey }
-          ]
+          publicKeys: [ { path: '/home/${adminUsername}/.ssh/authorized_keys', keyData: adminSshPublicKey } ]
         }
         patchSettings: { patchMode: 'AutomaticByPlatform', assessmentMode: 'AutomaticByPlatform' }
       }
@@ -147,5 +121,7 @@ resource vm 'Microsoft.Compute/virtualMachines@2024-07-01' = {
   }
 }
 
-output hostName string = hostName
+output vmName string = vm.name
+output nsgName string = nsg.name
+output hostName string = publicIp.properties.dnsSettings.fqdn
 output publicIp string = publicIp.properties.ipAddress

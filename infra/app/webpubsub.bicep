@@ -1,11 +1,9 @@
-@description('Azure Web PubSub (Standard) with hub railcloud; keyless, events to the function app with a managed-identity token.')
+@description('Azure Web PubSub (Standard); keyless. The hub and its event handler are in webpubsubhub.bicep, deployed after the app.')
 param name string
 param location string
 param tags object
-param eventHandlerUrl string
-@description('Audience of the token Web PubSub presents to the event handler (the function app\'s app id URI).')
-param eventHandlerAudience string
-param handlerIdentityId string
+@description('Web PubSub\'s own identity: it presents a token to the event handler and holds no data roles.')
+param identityId string
 
 resource service 'Microsoft.SignalRService/webPubSub@2024-03-01' = {
   name: name
@@ -14,32 +12,13 @@ resource service 'Microsoft.SignalRService/webPubSub@2024-03-01' = {
   sku: { name: 'Standard_S1', tier: 'Standard', capacity: 1 }
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: { '${handlerIdentityId}': {} }
+    userAssignedIdentities: { '${identityId}': {} }
   }
   properties: {
     disableLocalAuth: true
     disableAadAuth: false
     publicNetworkAccess: 'Enabled'
     tls: { clientCertEnabled: false }
-  }
-}
-
-resource hub 'Microsoft.SignalRService/webPubSub/hubs@2024-03-01' = {
-  parent: service
-  name: 'railcloud'
-  properties: {
-    anonymousConnectPolicy: 'deny'
-    eventHandlers: [
-      {
-        urlTemplate: eventHandlerUrl
-        userEventPattern: '*'
-        systemEvents: [ 'connect', 'connected', 'disconnected' ]
-        auth: {
-          type: 'ManagedIdentity'
-          managedIdentity: { resource: eventHandlerAudience }
-        }
-      }
-    ]
   }
 }
 
