@@ -72,7 +72,7 @@ public sealed class OidcServer : IAsyncDisposable
     {
         ["WebClient:Entra:ClientId"] = ClientId,
         ["WebClient:Entra:Authority"] = Authority,
-        ["WebClient:Entra:Scope"] = $"api://{ClientId}/.default",
+        ["WebClient:Entra:Scope"] = $"{ClientId}/.default",
         ["WebClient:Entra:KnownAuthorities"] = BaseUri.Authority,
     };
 
@@ -195,6 +195,11 @@ public sealed class OidcServer : IAsyncDisposable
         {
             return Back(redirectUri, query["response_mode"], new() { ["error"] = "invalid_request", ["error_description"] = "The authorization code flow with PKCE (S256) is required.", ["state"] = query["state"].ToString() });
         }
+        if (query["scope"].ToString().Split(' ').Any(s => s.StartsWith($"api://{ClientId}/", StringComparison.OrdinalIgnoreCase)))
+        {
+            // The pages sign in with the API's own registration; Entra refuses an app that asks a token for itself by URI.
+            return Back(redirectUri, query["response_mode"], new() { ["error"] = "invalid_request", ["error_description"] = "AADSTS90009: Application is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.", ["state"] = query["state"].ToString() });
+        }
         if (User is not { } user)
         {
             return Back(redirectUri, query["response_mode"], new() { ["error"] = "access_denied", ["error_description"] = "Nobody signed in.", ["state"] = query["state"].ToString() });
@@ -247,7 +252,7 @@ public sealed class OidcServer : IAsyncDisposable
         }
         var refreshToken = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         _refreshTokens[refreshToken] = user;
-        var apiScope = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(s => s.StartsWith("api://", StringComparison.Ordinal)) ?? $"api://{ClientId}/.default";
+        var apiScope = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(s => s.EndsWith("/.default", StringComparison.Ordinal)) ?? $"{ClientId}/.default";
         return Results.Json(new Dictionary<string, object>
         {
             ["token_type"] = "Bearer",
