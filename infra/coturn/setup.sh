@@ -97,8 +97,8 @@ log "configuration written to $etc/turnserver.conf (changed: $changed)"
 if [ "$manage_service" = 1 ]; then
   # coturn runs as turnserver; it may bind 443 through this drop-in (a capability on the binary would be lost on
   # the next package upgrade).
-  install -d /etc/systemd/system/coturn.service.d
-  printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > /etc/systemd/system/coturn.service.d/railcloud.conf
+  install -d "$etc/systemd/system/coturn.service.d"
+  printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > "$etc/systemd/system/coturn.service.d/railcloud.conf"
   systemctl daemon-reload
   systemctl unmask coturn.service
   systemctl enable coturn.service

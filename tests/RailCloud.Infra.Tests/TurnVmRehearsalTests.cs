@@ -67,37 +67,9 @@ public sealed class TurnVm : IAsyncLifetime
         var template = Path.Combine(_folder, "railcloud.conf.template");
         await File.WriteAllTextAsync(template, await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "coturn", "turnserver.conf.template"))
             + "\n" + await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "coturn", "cloud.conf")));
-        var setup = new ProcessStartInfo("bash", [Path.Combine(RepoPaths.Root, "infra", "coturn", "setup.sh")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var env = new Dictionary<string, string>
-        {
-            ["RAILCLOUD_VAULT"] = "kv-rehearsal",
-            ["RAILCLOUD_CLIENT_ID"] = "11111111-2222-3333-4444-555555555555",
-            ["RAILCLOUD_REALM"] = "turn.test",
-            ["RAILCLOUD_IMDS_URL"] = standIn + "/metadata",
-            ["RAILCLOUD_VAULT_URL"] = standIn,
-            ["RAILCLOUD_ETC"] = _folder,
-            ["RAILCLOUD_TEMPLATE"] = template,
-            ["RAILCLOUD_TURN_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
-            ["RAILCLOUD_TURN_TLS_PORT"] = TlsPort.ToString(CultureInfo.InvariantCulture),
-            ["RAILCLOUD_TURN_GROUP"] = Environment.UserName == "root" ? "root" : RunText("id", "-gn"),
-            ["RAILCLOUD_MANAGE_SERVICE"] = "0",
-            ["RAILCLOUD_RETRY_DELAY"] = "1",
-        };
-        foreach (var (key, value) in env)
-        {
-            setup.Environment[key] = value;
-        }
-        using (var process = Process.Start(setup)!)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            SetupLog = await process.StandardError.ReadToEndAsync() + await output;
-            await process.WaitForExitAsync();
-            SetupExitCode = process.ExitCode;
-        }
+        _template = template;
+        _standInUrl = standIn;
+        (SetupExitCode, SetupLog) = await RunSetupAsync(_folder);
         if (SetupExitCode != 0)
         {
             return;
@@ -112,6 +84,53 @@ public sealed class TurnVm : IAsyncLifetime
             + $"\nallow-loopback-peers\nmin-port={Port + 1}\nmax-port={Port + 100}\npidfile={_folder}/turnserver.pid\n");
         Server = await CoturnServer.StartWithConfigAsync(run, Port, Secret);
     }
+
+    private string _template = "";
+    private string _standInUrl = "";
+
+    /// <summary>Runs infra/coturn/setup.sh against the stand-ins, writing into <paramref name="etc"/>.</summary>
+    public async Task<(int ExitCode, string Log)> RunSetupAsync(string etc, Dictionary<string, string>? extra = null, string? pathPrefix = null)
+    {
+        var setup = new ProcessStartInfo("bash", [Path.Combine(RepoPaths.Root, "infra", "coturn", "setup.sh")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var env = new Dictionary<string, string>
+        {
+            ["RAILCLOUD_VAULT"] = "kv-rehearsal",
+            ["RAILCLOUD_CLIENT_ID"] = "11111111-2222-3333-4444-555555555555",
+            ["RAILCLOUD_REALM"] = "turn.test",
+            ["RAILCLOUD_IMDS_URL"] = _standInUrl + "/metadata",
+            ["RAILCLOUD_VAULT_URL"] = _standInUrl,
+            ["RAILCLOUD_ETC"] = etc,
+            ["RAILCLOUD_TEMPLATE"] = _template,
+            ["RAILCLOUD_TURN_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
+            ["RAILCLOUD_TURN_TLS_PORT"] = TlsPort.ToString(CultureInfo.InvariantCulture),
+            ["RAILCLOUD_TURN_GROUP"] = Environment.UserName == "root" ? "root" : RunText("id", "-gn"),
+            ["RAILCLOUD_MANAGE_SERVICE"] = "0",
+            ["RAILCLOUD_RETRY_DELAY"] = "1",
+        };
+        foreach (var (key, value) in extra ?? [])
+        {
+            env[key] = value;
+        }
+        foreach (var (key, value) in env)
+        {
+            setup.Environment[key] = value;
+        }
+        if (pathPrefix is not null)
+        {
+            setup.Environment["PATH"] = pathPrefix + ":" + Environment.GetEnvironmentVariable("PATH");
+        }
+        using var process = Process.Start(setup)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var log = await process.StandardError.ReadToEndAsync() + await output;
+        await process.WaitForExitAsync();
+        return (process.ExitCode, log);
+    }
+
+    public string ScratchFolder => _folder;
 
     private static string RunText(string file, params string[] args)
     {
@@ -289,5 +308,41 @@ public sealed class TurnVmRehearsalTests(TurnVm vm) : IClassFixture<TurnVm>
         Assert.Null(ownAddress.ErrorCode);          // relay-to-relay needs it
         Assert.Null(ownPublicAddress.ErrorCode);    // mapped to the private address by external-ip
         Assert.Equal(442, tcpToOwnServices.ErrorCode);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]   // as the VM
+    public async Task CoturnStaysMaskedFromItsInstallUntilTheHardenedConfigurationIsInPlace()
+    {
+        // Stand-ins for the VM's package and service managers: each records its call and whether the hardened
+        // configuration existed at that moment; dpkg says coturn is not installed yet, as on a new VM.
+        var etc = Directory.CreateDirectory(Path.Combine(vm.ScratchFolder, "vm-etc")).FullName;
+        var bin = Directory.CreateDirectory(Path.Combine(vm.ScratchFolder, "vm-bin")).FullName;
+        var calls = Path.Combine(vm.ScratchFolder, "vm-calls.txt");
+        foreach (var tool in new[] { "systemctl", "apt-get", "dpkg" })
+        {
+            var path = Path.Combine(bin, tool);
+            await File.WriteAllTextAsync(path, $$"""
+                #!/bin/sh
+                if [ -f "{{etc}}/turnserver.conf" ]; then configured=configured; else configured=unconfigured; fi
+                echo "{{tool}} $* [$configured]" >> "{{calls}}"
+                [ "{{tool}}" = dpkg ] && exit 1
+                exit 0
+                """);
+            File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserExecute);
+        }
+
+        var (exitCode, log) = await vm.RunSetupAsync(etc, new() { ["RAILCLOUD_MANAGE_SERVICE"] = "1" }, bin);
+        var recorded = (await File.ReadAllLinesAsync(calls)).ToList();
+        int At(string prefix) => recorded.FindIndex(l => l.StartsWith(prefix, StringComparison.Ordinal));
+
+        Assert.True(exitCode == 0, log + string.Join('\n', recorded));
+        Assert.True(At("systemctl mask coturn.service [unconfigured]") >= 0, string.Join('\n', recorded));
+        Assert.True(At("systemctl mask") < At("apt-get -o DPkg::Lock::Timeout=600 install -y -q coturn"), string.Join('\n', recorded));
+        Assert.True(At("systemctl unmask coturn.service [configured]") > At("apt-get -o DPkg::Lock::Timeout=600 install"), string.Join('\n', recorded));
+        Assert.True(At("systemctl restart coturn.service [configured]") > At("systemctl unmask"), string.Join('\n', recorded));
+        Assert.DoesNotContain(recorded, l => l.StartsWith("systemctl", StringComparison.Ordinal) && !l.Contains("mask") && l.EndsWith("[unconfigured]", StringComparison.Ordinal));
+        Assert.Equal("[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n",
+            await File.ReadAllTextAsync(Path.Combine(etc, "systemd", "system", "coturn.service.d", "railcloud.conf")));
     }
 }
