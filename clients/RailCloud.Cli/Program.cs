@@ -14,6 +14,7 @@ try
     return parsed.At(0) switch
     {
         "accounts" => await AccountsCommand.RunAsync(parsed, stop.Token),
+        "devices" => await DevicesCommand.RunAsync(parsed, stop.Token),
         "kiosk" => await Simulators.KioskAsync(parsed, stop.Token),
         "monitor" => await Simulators.MonitorAsync(parsed, stop.Token),
         "load" => await LoadCommand.RunAsync(parsed, stop.Token),
@@ -58,8 +59,13 @@ static int Usage(int code, string? problem = null)
                                  (default: RAILCLOUD_STORAGE, else local Azurite)
                        --table-prefix <prefix> (default: railcloud)
 
+          devices enrol <kioskId> | devices list | devices revoke <deviceId>  --id SUPERVISOR_01 [--password P] [--api URL]
+              Enrolment codes for unattended kiosks (shown once, with the kiosk page URL), and enrolled devices.
+
           kiosk   --id KIOSK_01 [--password P] [--api URL]
-              A simulated kiosk: registers, heartbeats, answers offers, trickles ICE.
+          kiosk   --enrol CODE [--name N] [--key-file PATH]     then later: kiosk --id KIOSK_01 (no password)
+              A simulated kiosk: registers, heartbeats, answers offers, trickles ICE. Enrolled with --enrol, it keeps
+              its device key in ~/.config/railcloud/devices/<kioskId>.json (or --key-file) and signs in with it.
               Type "on <crewId> [name]" or "off <crewId>" to sign crew on or off.
           monitor --id MONITOR_01 [--password P] [--api URL] [--watch KIOSK_01]
               A simulated monitor: lists kiosks, watches one, exchanges offer/answer/ICE.

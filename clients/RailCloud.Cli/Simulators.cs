@@ -27,10 +27,37 @@ public static class Simulators
 
     public static string FakeCandidate(int n, int port) => $"candidate:{n} 1 udp {2122260223 - n} 127.0.0.1 {port} typ host";
 
+    /// <summary>
+    /// Signs the kiosk in: with <c>--enrol CODE</c> it enrols as a device first and keeps the key in its device file;
+    /// with a device file for <c>--id</c> (and no password) it signs in with that key; else with the password.
+    /// </summary>
+    private static async Task<LoginResponse> KioskSignInAsync(RailCloudApi api, Args args, CancellationToken cancellationToken)
+    {
+        if (args.Get("enrol") is { } code)
+        {
+            using var key = DeviceKey.Create();
+            var device = await api.RegisterDeviceAsync(code, key.PublicJwk, args.Get("name") ?? Environment.MachineName, cancellationToken);
+            var path = DevicesCommand.DeviceFile.PathFor(args, device.KioskId);
+            new DevicesCommand.DeviceFile(device.DeviceId, device.KioskId, key.ExportPrivateKeyPem()).Save(path);
+            Say($"Enrolled as device {device.DeviceId} of {device.KioskId}; key kept in {path} (readable by you only).");
+            return await api.SignInDeviceAsync(key, device.DeviceId, cancellationToken);
+        }
+        var id = args.Require("id");
+        if (args.Get("password", "RAILCLOUD_PASSWORD") is null && DevicesCommand.DeviceFile.Load(DevicesCommand.DeviceFile.PathFor(args, id)) is { } file)
+        {
+            using var key = DeviceKey.FromPem(file.PrivateKey);
+            Say($"Signing in as device {file.DeviceId} of {file.KioskId} with its key.");
+            return await api.SignInDeviceAsync(key, file.DeviceId, cancellationToken);
+        }
+        return await api.LoginAsync(id, args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
+    }
+
     public static async Task<int> KioskAsync(Args args, CancellationToken cancellationToken)
     {
-        var id = args.Require("id");
-        await using var kiosk = await RailCloudConnection.ConnectAsync(Api(args), id, args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
+        var api = Api(args);
+        var login = await KioskSignInAsync(api, args, cancellationToken);
+        var id = login.Id;
+        await using var kiosk = await RailCloudConnection.ConnectAsync(api, login, cancellationToken);
         var registered = await kiosk.RegisterAsync(cancellationToken);
         var every = TimeSpan.FromSeconds((int?)registered["heartbeatSeconds"] ?? 30);
         Say($"{id} is online (connection {kiosk.ConnectionId}); heartbeat every {every.TotalSeconds:0} s. Type \"on <crewId> [name]\" or \"off <crewId>\".");

@@ -5,7 +5,7 @@ using RailCloud.Protocol;
 
 namespace RailCloud.Client;
 
-/// <summary>The HTTP half of the API: login, negotiate, logout, kiosk list and audit trail.</summary>
+/// <summary>The HTTP half of the API: login, negotiate, logout, kiosk list, audit trail and devices.</summary>
 public sealed class RailCloudApi(HttpClient http)
 {
     public HttpClient Http => http;
@@ -47,6 +47,68 @@ public sealed class RailCloudApi(HttpClient http)
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return await ReadAsync<AuditPage>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---- Devices ----
+
+    public async Task<EnrolmentResponse> CreateEnrolmentAsync(string accessToken, string kioskId, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"api/kiosks/{Uri.EscapeDataString(kioskId)}/enrolments", accessToken, null, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<EnrolmentResponse>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DeviceRegistrationResponse> RegisterDeviceAsync(string code, PublicJwk publicKey, string? name = null, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "api/devices", null, new DeviceRegistrationRequest(code, publicKey, name), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<DeviceRegistrationResponse>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<NonceResponse> DeviceNonceAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "api/devices/nonce", null, null, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<NonceResponse>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<LoginResponse> DeviceTokenAsync(string assertion, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "api/devices/token", null, new DeviceTokenRequest(assertion), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<LoginResponse>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What a device's assertion names as its audience: the token route's absolute URL.</summary>
+    public string DeviceTokenAudience => new Uri(http.BaseAddress!, "api/devices/token").ToString();
+
+    /// <summary>Signs in as an enrolled device: a fresh nonce, an assertion signed with the device key, a token.</summary>
+    public async Task<LoginResponse> SignInDeviceAsync(DeviceKey key, string deviceId, CancellationToken cancellationToken = default)
+    {
+        var nonce = await DeviceNonceAsync(cancellationToken).ConfigureAwait(false);
+        return await DeviceTokenAsync(key.SignAssertion(deviceId, DeviceTokenAudience, nonce.Nonce), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<DeviceView>> ListDevicesAsync(string accessToken, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "api/devices", accessToken, null, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<List<DeviceView>>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RevokeDeviceAsync(string accessToken, string deviceId, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Delete, $"api/devices/{Uri.EscapeDataString(deviceId)}", accessToken, null, cancellationToken).ConfigureAwait(false);
+        await EnsureAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string url, string? accessToken, object? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        if (accessToken is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        }
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: ProtocolJson.Options);
+        }
+        return await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
+using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Http;
 
 namespace RailCloud.Functions;
 
 /// <summary>One HTTP trigger per route of the contract, each a line over the shared handlers.</summary>
-public sealed class HttpFunctions(SignalingApi api)
+public sealed class HttpFunctions(SignalingApi api, DeviceApi devices)
 {
     [Function(nameof(Login))]
     public Task<IResult> Login([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "login")] HttpRequest request) => api.LoginAsync(request);
@@ -22,6 +23,26 @@ public sealed class HttpFunctions(SignalingApi api)
     [Function(nameof(KioskEvents))]
     public Task<IResult> KioskEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "kiosks/{kioskId}/events")] HttpRequest request, string kioskId) =>
         api.KioskEventsAsync(request, kioskId);
+
+    [Function(nameof(CreateEnrolment))]
+    public Task<IResult> CreateEnrolment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "kiosks/{kioskId}/enrolments")] HttpRequest request, string kioskId) =>
+        devices.CreateEnrolmentAsync(request, kioskId);
+
+    [Function(nameof(RegisterDevice))]
+    public Task<IResult> RegisterDevice([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "devices")] HttpRequest request) => devices.RegisterAsync(request);
+
+    [Function(nameof(ListDevices))]
+    public Task<IResult> ListDevices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "devices")] HttpRequest request) => devices.ListAsync(request);
+
+    [Function(nameof(DeviceNonce))]
+    public Task<IResult> DeviceNonce([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "devices/nonce")] HttpRequest request) => devices.NonceAsync(request);
+
+    [Function(nameof(DeviceToken))]
+    public Task<IResult> DeviceToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "devices/token")] HttpRequest request) => devices.TokenAsync(request);
+
+    [Function(nameof(RevokeDevice))]
+    public Task<IResult> RevokeDevice([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "devices/{deviceId}")] HttpRequest request, string deviceId) =>
+        devices.RevokeAsync(request, deviceId);
 
     [Function(nameof(Health))]
     public Task<IResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) => api.HealthAsync(request);

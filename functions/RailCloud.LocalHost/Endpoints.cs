@@ -1,3 +1,4 @@
+using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Http;
 
 namespace RailCloud.LocalHost;
@@ -13,6 +14,12 @@ public static class Endpoints
         api.MapPost("/negotiate", (HttpRequest request, SignalingApi handlers) => handlers.NegotiateAsync(request));
         api.MapGet("/kiosks", (HttpRequest request, SignalingApi handlers) => handlers.ListKiosksAsync(request));
         api.MapGet("/kiosks/{kioskId}/events", (HttpRequest request, string kioskId, SignalingApi handlers) => handlers.KioskEventsAsync(request, kioskId));
+        api.MapPost("/kiosks/{kioskId}/enrolments", (HttpRequest request, string kioskId, DeviceApi devices) => devices.CreateEnrolmentAsync(request, kioskId));
+        api.MapPost("/devices", (HttpRequest request, DeviceApi devices) => devices.RegisterAsync(request));
+        api.MapGet("/devices", (HttpRequest request, DeviceApi devices) => devices.ListAsync(request));
+        api.MapGet("/devices/nonce", (HttpRequest request, DeviceApi devices) => devices.NonceAsync(request));
+        api.MapPost("/devices/token", (HttpRequest request, DeviceApi devices) => devices.TokenAsync(request));
+        api.MapDelete("/devices/{deviceId}", (HttpRequest request, string deviceId, DeviceApi devices) => devices.RevokeAsync(request, deviceId));
         api.MapGet("/health", (HttpRequest request, SignalingApi handlers) => handlers.HealthAsync(request));
         api.MapMethods("/webpubsub/{event}", ["OPTIONS", "POST"], (HttpRequest request, SignalingApi handlers) => handlers.WebPubSubEventAsync(request));
         return api;

@@ -67,6 +67,17 @@ public static class ErrorCodes
     public const string PayloadTooLarge = "payload-too-large";
     public const string RateLimited = "rate-limited";
     public const string Unavailable = "unavailable";
+
+    // Devices (HTTP only). An unknown, expired, used or voided enrolment code all get the same code.
+    public const string EnrolmentInvalid = "enrolment-invalid";
+    /// <summary>A device assertion that is malformed, not ES256, badly signed, for another audience or outside the clock skew.</summary>
+    public const string AssertionInvalid = "assertion-invalid";
+    /// <summary>A nonce that was never issued, has expired or was used already.</summary>
+    public const string NonceInvalid = "nonce-invalid";
+    /// <summary>An assertion whose jti this device used before.</summary>
+    public const string AssertionReplayed = "assertion-replayed";
+    public const string DeviceUnknown = "device-unknown";
+    public const string DeviceRevoked = "device-revoked";
 }
 
 /// <summary>Limits every party checks the same way.</summary>

@@ -14,11 +14,29 @@ public sealed record IceServer(IReadOnlyList<string> Urls, string? Username = nu
 
 public sealed record NegotiateResponse(string Url, DateTimeOffset ExpiresAt, IReadOnlyList<IceServer> IceServers);
 
+// ---- Devices (unattended kiosks) ----
+
+/// <summary>A one-time enrolment code for a kiosk, shown once; <c>Url</c> is the kiosk page with <c>?enrol=</c>.</summary>
+public sealed record EnrolmentResponse(string Code, string Url, DateTimeOffset ExpiresAt, string KioskId);
+
+/// <summary>An EC public key as a JWK (RFC 7517): kty "EC", crv "P-256", x and y base64url.</summary>
+public sealed record PublicJwk(string? Kty, string? Crv, string? X, string? Y);
+
+public sealed record DeviceRegistrationRequest(string? Code, PublicJwk? PublicKey, string? Name);
+
+public sealed record DeviceRegistrationResponse(string DeviceId, string KioskId);
+
+public sealed record NonceResponse(string Nonce, DateTimeOffset ExpiresAt);
+
+public sealed record DeviceTokenRequest(string? Assertion);
+
+public sealed record DeviceView(string DeviceId, string KioskId, string? Name, DateTimeOffset EnrolledAt, string EnrolledBy, DateTimeOffset? LastSeen, string? UserAgent);
+
 public sealed record CrewOnDuty(string CrewId, string? Name, DateTimeOffset At);
 
 public sealed record KioskView(string KioskId, bool Online, DateTimeOffset? LastSeen, string? MonitoredBy, IReadOnlyList<CrewOnDuty> Crew);
 
-public sealed record AuditEntry(string Kind, DateTimeOffset At, string KioskId, string? CrewId = null, string? Name = null, string? MonitorId = null, string? SessionId = null, string? Reason = null);
+public sealed record AuditEntry(string Kind, DateTimeOffset At, string KioskId, string? CrewId = null, string? Name = null, string? MonitorId = null, string? SessionId = null, string? Reason = null, string? DeviceId = null, string? By = null);
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, string? ContinuationToken);
 

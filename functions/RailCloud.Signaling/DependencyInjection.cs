@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Flow;
 using RailCloud.Signaling.Http;
 using RailCloud.Signaling.Storage;
@@ -27,6 +28,7 @@ public static class DependencyInjection
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WebPubSubOptions>().BindConfiguration(WebPubSubOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddRailCloudEntraId();
+        services.AddOptions<DeviceOptions>().BindConfiguration(DeviceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.SectionName)
             .PostConfigure<IConfiguration>((turn, configuration) =>
             {
@@ -71,7 +73,12 @@ public static class DependencyInjection
         services.AddSingleton<KioskDirectory>();
         services.AddSingleton<SessionLifecycle>();
         services.AddSingleton<SignalingHandler>();
+        services.AddSingleton<SignInLimiter>();
+        services.AddSingleton<DeviceStore>();
+        services.AddSingleton<DeviceService>();
+        services.AddSingleton<RequestAuthenticator>();
         services.AddSingleton<SignalingApi>();
+        services.AddSingleton<DeviceApi>();
         return services;
     }
 }

@@ -70,6 +70,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'Turn__Secret', value: '@Microsoft.KeyVault(SecretUri=${turnSecretUri})' }
         { name: 'Turn__Urls', value: 'turn:${turnHostName}:3478?transport=udp,turn:${turnHostName}:3478?transport=tcp,turns:${turnHostName}:443?transport=tcp' }
         { name: 'Stun__Urls', value: 'stun:${turnHostName}:3478' }
+        // Enrolment URLs point at the kiosk page on the static site.
+        { name: 'Devices__KioskPageUrl', value: '${webOrigin}/kiosk' }
       ]
     }
     functionAppConfig: {

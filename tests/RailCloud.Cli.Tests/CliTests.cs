@@ -135,6 +135,47 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKioskEnrolledOnceSignsInWithItsKeyAfterARestartUntilItIsRevoked()
+    {
+        await _stack.CreateAccountAsync("KIOSK_07", Roles.Kiosk);
+        await _stack.CreateAccountAsync("SUPERVISOR_01", Roles.Supervisor);
+        var supervisor = new[] { "--id", "SUPERVISOR_01", "--password", RailCloudStack.Password };
+        var folder = Directory.CreateTempSubdirectory("railcloud-device-");
+        var keyFile = Path.Combine(folder.FullName, "KIOSK_07.json");
+        try
+        {
+            var enrol = await Railcloud(["devices", "enrol", "KIOSK_07", .. supervisor, .. Common]);
+            var code = System.Text.RegularExpressions.Regex.Match(enrol.Output, "railcloud kiosk --enrol ([0-9A-Z]+)").Groups[1].Value;
+            using (var first = Start(["kiosk", "--enrol", code, "--name", "depot-box", "--key-file", keyFile, .. Common]))
+            {
+                await first.WaitForOutputAsync("is online");
+            }
+            var mode = OperatingSystem.IsWindows() ? UnixFileMode.UserRead | UnixFileMode.UserWrite : File.GetUnixFileMode(keyFile);
+            using (var again = Start(["kiosk", "--id", "KIOSK_07", "--key-file", keyFile, .. Common]))
+            {
+                await again.WaitForOutputAsync("is online");
+                Assert.Contains("Signing in as device dev-", again.Output);
+            }
+            var listed = await Railcloud(["devices", "list", .. supervisor, .. Common]);
+            var deviceId = System.Text.RegularExpressions.Regex.Match(listed.Output, "dev-[0-9a-f]{32}").Value;
+            var revoked = await Railcloud(["devices", "revoke", deviceId, .. supervisor, .. Common]);
+            var afterRevoke = await Railcloud(["kiosk", "--id", "KIOSK_07", "--key-file", keyFile, .. Common]);
+
+            Assert.True(enrol.ExitCode == 0, enrol.Output);
+            Assert.Contains("/kiosk?enrol=" + code, enrol.Output);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
+            Assert.Contains("depot-box", listed.Output);
+            Assert.Equal(0, revoked.ExitCode);
+            Assert.Equal(1, afterRevoke.ExitCode);
+            Assert.Contains("device-revoked", afterRevoke.Output);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task TheLoadTestReportsSessionsAndRelayLatency()
     {
         var result = await Railcloud(["load", "--pairs", "3", "--candidates", "3", "--rate", "50", .. Common], TimeSpan.FromMinutes(2));

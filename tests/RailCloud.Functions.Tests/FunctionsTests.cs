@@ -31,7 +31,9 @@ public sealed class FunctionsTests : IAsyncLifetime
     {
         var routes = FunctionsHost.HttpTriggers().SelectMany(t => t.Verbs.Select(v => $"{v.ToUpperInvariant()} /api/{t.Route}")).Order().ToList();
         Assert.Equal(
-            ["GET /api/health", "GET /api/kiosks", "GET /api/kiosks/{kioskId}/events", "OPTIONS /api/webpubsub/{event}", "POST /api/login", "POST /api/logout", "POST /api/negotiate", "POST /api/webpubsub/{event}"],
+            ["DELETE /api/devices/{deviceId}", "GET /api/devices", "GET /api/devices/nonce", "GET /api/health", "GET /api/kiosks", "GET /api/kiosks/{kioskId}/events",
+             "OPTIONS /api/webpubsub/{event}", "POST /api/devices", "POST /api/devices/token", "POST /api/kiosks/{kioskId}/enrolments",
+             "POST /api/login", "POST /api/logout", "POST /api/negotiate", "POST /api/webpubsub/{event}"],
             routes);
     }
 
@@ -51,6 +53,26 @@ public sealed class FunctionsTests : IAsyncLifetime
         Assert.True((bool)registered["kiosks"]![0]!["online"]!);
         Assert.Equal((string?)started["sessionId"], (string?)offer["sessionId"]);
         Assert.Equal("MONITOR_01", kiosks.Single().MonitoredBy);
+    }
+
+    [Fact]
+    public async Task ADeviceEnrolsAndSignsInThroughTheFunctionClasses()
+    {
+        var host = _host;
+        await host.CreateAccountAsync("SUPERVISOR_01", Roles.Supervisor);
+        var supervisor = await host.Api.LoginAsync("SUPERVISOR_01", RailCloudStack.Password);
+        var enrolment = await host.Api.CreateEnrolmentAsync(supervisor.AccessToken, "KIOSK_01");
+        using var key = DeviceKey.Create();
+        var device = await host.Api.RegisterDeviceAsync(enrolment.Code, key.PublicJwk, "functions");
+
+        var login = await host.Api.SignInDeviceAsync(key, device.DeviceId);
+        await using var kiosk = await RailCloudConnection.ConnectAsync(host.Api, login);
+        await kiosk.RegisterAsync();
+        await host.Api.RevokeDeviceAsync(supervisor.AccessToken, device.DeviceId);
+        var refused = await Assert.ThrowsAsync<RailCloudException>(() => host.Api.SignInDeviceAsync(key, device.DeviceId));
+
+        Assert.Equal(("KIOSK_01", Roles.Kiosk), (login.Id, login.Role));
+        Assert.Equal(ErrorCodes.DeviceRevoked, refused.Code);
     }
 
     [Fact]

@@ -6,8 +6,8 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace RailCloud.Signaling.Auth;
 
-/// <summary>Who a valid token says the caller is.</summary>
-public sealed record Caller(string Id, string Role, DateTimeOffset IssuedAt);
+/// <summary>Who a valid token says the caller is; <paramref name="DeviceId"/> when an enrolled device signed in with its key.</summary>
+public sealed record Caller(string Id, string Role, DateTimeOffset IssuedAt, string? DeviceId = null);
 
 /// <summary>
 /// The bearer tokens <c>/api/login</c> issues: HS256 only (pinned), with issuer, audience, expiry and
@@ -16,13 +16,27 @@ public sealed record Caller(string Id, string Role, DateTimeOffset IssuedAt);
 public sealed class TokenService(IOptions<AuthOptions> options, TimeProvider time)
 {
     private const string TokenType = "at+jwt";
+    /// <summary>The enrolled device a token was issued to (device sign-in only).</summary>
+    private const string DeviceClaim = "did";
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
     private readonly SymmetricSecurityKey _key = new(Encoding.UTF8.GetBytes(options.Value.SigningKey));
 
-    public (string Token, DateTimeOffset ExpiresAt) Issue(string id, string role)
+    public (string Token, DateTimeOffset ExpiresAt) Issue(string id, string role, string? deviceId = null)
     {
         var now = time.GetUtcNow();
         var expires = now + options.Value.TokenLifetime;
+        var claims = new Dictionary<string, object>
+        {
+            ["sub"] = id,
+            ["role"] = role,
+            ["jti"] = Guid.NewGuid().ToString("N"),
+            // Milliseconds, so a logout in the same second as a login is ordered correctly.
+            ["iat_ms"] = now.ToUnixTimeMilliseconds(),
+        };
+        if (deviceId is not null)
+        {
+            claims[DeviceClaim] = deviceId;
+        }
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = options.Value.Issuer,
@@ -31,14 +45,7 @@ public sealed class TokenService(IOptions<AuthOptions> options, TimeProvider tim
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
             TokenType = TokenType,
-            Claims = new Dictionary<string, object>
-            {
-                ["sub"] = id,
-                ["role"] = role,
-                ["jti"] = Guid.NewGuid().ToString("N"),
-                // Milliseconds, so a logout in the same second as a login is ordered correctly.
-                ["iat_ms"] = now.ToUnixTimeMilliseconds(),
-            },
+            Claims = claims,
             SigningCredentials = new SigningCredentials(_key, SecurityAlgorithms.HmacSha256),
         });
         return (token, expires);
@@ -73,7 +80,8 @@ public sealed class TokenService(IOptions<AuthOptions> options, TimeProvider tim
         var id = jwt.Subject;
         var role = jwt.TryGetPayloadValue<string>("role", out var r) ? r : null;
         var issuedAt = jwt.TryGetPayloadValue<long>("iat_ms", out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero);
-        return string.IsNullOrEmpty(id) || !Protocol.Roles.IsKnown(role) ? null : new Caller(id, role!, issuedAt);
+        var device = jwt.TryGetPayloadValue<string>(DeviceClaim, out var d) ? d : null;
+        return string.IsNullOrEmpty(id) || !Protocol.Roles.IsKnown(role) ? null : new Caller(id, role!, issuedAt, device);
     }
 
     /// <summary>The bearer token of an HTTP request, if any.</summary>

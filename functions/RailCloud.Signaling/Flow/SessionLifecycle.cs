@@ -9,7 +9,7 @@ namespace RailCloud.Signaling.Flow;
 /// Ending sessions and taking kiosks offline, whoever does it (stop, disconnect, heartbeat lapse, replacement):
 /// the row goes only if it is still the version we read, the other side is told why, and the audit trail records it.
 /// </summary>
-public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, AuditStore audit, Notifier notify, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionLifecycle> logger)
+public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, AuditStore audit, Devices.DeviceStore devices, Notifier notify, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionLifecycle> logger)
 {
     /// <summary>Ends <paramref name="session"/>; tells the monitor and/or kiosk connections named. False if someone else ended or changed it first.</summary>
     public async Task<bool> EndAsync(SessionEntity session, string reason, bool tellMonitor, bool tellKiosk, CancellationToken cancellationToken = default)
@@ -79,6 +79,7 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
                 await notify.ToMonitorsAsync(new KioskOffline(kiosk.RowKey, now, "heartbeat-lost"), cancellationToken).ConfigureAwait(false);
             }
         }
+        await devices.DeleteExpiredAsync(now, cancellationToken).ConfigureAwait(false);
         if (endedSessions + offline > 0)
         {
             logger.LogInformation("Sweep ended {Sessions} expired session(s) and took {Kiosks} silent kiosk(s) offline", endedSessions, offline);

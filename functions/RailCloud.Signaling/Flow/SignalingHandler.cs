@@ -18,7 +18,7 @@ namespace RailCloud.Signaling.Flow;
 /// </summary>
 public sealed class SignalingHandler(
     AccountStore accounts, KioskStore kiosks, SessionStore sessions, AuditStore audit, KioskDirectory directory,
-    SessionLifecycle lifecycle, Notifier notify, IceServerProvider ice, IOptions<SessionOptions> options, TimeProvider time,
+    SessionLifecycle lifecycle, Notifier notify, IceServerProvider ice, Devices.DeviceService devices, IOptions<SessionOptions> options, TimeProvider time,
     ILogger<SignalingHandler> logger)
 {
     /// <summary>Largest user-event body: an SDP at the limit plus its JSON envelope.</summary>
@@ -66,6 +66,16 @@ public sealed class SignalingHandler(
         {
             logger.LogWarning("Refused a connection for {UserId}: its URL was issued before the account's last logout", userId);
             return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "This connection URL was issued before a logout; negotiate again.");
+        }
+        // An enrolled device's URL puts it in its device group; a URL issued before the device was revoked must not
+        // connect again.
+        foreach (var group in request.Claims.GetValueOrDefault("webpubsub.group") ?? [])
+        {
+            if (group.StartsWith("device.", StringComparison.Ordinal) && !await devices.IsActiveAsync(group["device.".Length..], userId, cancellationToken).ConfigureAwait(false))
+            {
+                logger.LogWarning("Refused a connection for {UserId}: its device was removed", userId);
+                return WebPubSubEventResults.Error(StatusCodes.Status401Unauthorized, "This device was removed; ask a supervisor for a new enrolment code.");
+            }
         }
         var state = new ClientState { Role = account.Role, Id = userId };
         return WebPubSubEventResults.Connect(null, state.ToStates());

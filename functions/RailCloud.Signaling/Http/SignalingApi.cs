@@ -1,5 +1,4 @@
 using System.Net;
-using System.Threading.RateLimiting;
 using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -19,25 +18,15 @@ namespace RailCloud.Signaling.Http;
 public sealed class SignalingApi(
     AccountService accounts, Tables tables, KioskDirectory directory, AuditStore audit, SignalingHandler signaling,
     WebPubSubEventReader eventReader, WebPubSubServiceClient webPubSub, Notifier notify, IceServerProvider ice,
-    IOptions<AuthOptions> authOptions, IOptions<WebPubSubOptions> webPubSubOptions, EntraTokenValidator entra, SignalingMetrics metrics,
-    ILogger<SignalingApi> logger) : IDisposable
+    SignInLimiter signInLimiter, RequestAuthenticator authenticator, IOptions<WebPubSubOptions> webPubSubOptions, EntraTokenValidator entra, SignalingMetrics metrics,
+    ILogger<SignalingApi> logger)
 {
     private static readonly TimeSpan ClientUrlLifetime = TimeSpan.FromMinutes(30);
-
-    private readonly PartitionedRateLimiter<string> _loginLimiter = PartitionedRateLimiter.Create<string, string>(address =>
-        RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = authOptions.Value.LoginsPerMinutePerAddress,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        }));
 
     public async Task<IResult> LoginAsync(HttpRequest request)
     {
         metrics.Invoked("login");
-        var address = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        using var lease = _loginLimiter.AttemptAcquire(address);
-        if (!lease.IsAcquired)
+        if (!signInLimiter.TryAcquire(request, out var address))
         {
             logger.LogWarning("Login throttled for address {Address}", address);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many login attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
@@ -78,8 +67,10 @@ public sealed class SignalingApi(
         {
             return Unauthorized();
         }
-        // No Web PubSub roles: clients may only send events, so every message passes through our checks.
-        var url = await webPubSub.GetClientAccessUriAsync(caller.Id, roles: [], groups: [], ClientUrlLifetime, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        // No Web PubSub roles: clients may only send events, so every message passes through our checks. An enrolled
+        // device's connections join its own group, so revoking it closes exactly them.
+        string[] groups = caller.DeviceId is { } device ? [Devices.DeviceService.GroupFor(device)] : [];
+        var url = await webPubSub.GetClientAccessUriAsync(caller.Id, roles: [], groups, ClientUrlLifetime, request.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new NegotiateResponse(url.ToString(), DateTimeOffset.UtcNow + ClientUrlLifetime, ice.For(caller.Id)));
     }
 
@@ -185,15 +176,9 @@ public sealed class SignalingApi(
         return string.Equals(caller, expected, StringComparison.OrdinalIgnoreCase);
     }
 
-    private async Task<Caller?> AuthenticateAsync(HttpRequest request)
-    {
-        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        var cancellationToken = request.HttpContext.RequestAborted;
-        return await accounts.AuthenticateAsync(TokenService.BearerToken(request), cancellationToken).ConfigureAwait(false)
-            ?? (entra.Enabled ? await accounts.AdmitEntraAsync(await entra.AuthenticateAsync(request.HttpContext).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) : null);
-    }
+    private Task<Caller?> AuthenticateAsync(HttpRequest request) => authenticator.AuthenticateAsync(request);
 
-    private static async Task<T?> ReadJsonAsync<T>(HttpRequest request) where T : class
+    internal static async Task<T?> ReadJsonAsync<T>(HttpRequest request) where T : class
     {
         if (request.ContentLength > 64 * 1024)
         {
@@ -209,7 +194,7 @@ public sealed class SignalingApi(
         }
     }
 
-    private static IResult Unauthorized() =>
+    internal static IResult Unauthorized() =>
         Problem(StatusCodes.Status401Unauthorized, "Not signed in", "Send a valid bearer token from /api/login.", ErrorCodes.Unauthorized);
 
     private static IResult Forbidden() =>
@@ -217,6 +202,4 @@ public sealed class SignalingApi(
 
     public static IResult Problem(int status, string title, string detail, string code) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
-
-    public void Dispose() => _loginLimiter.Dispose();
 }

@@ -81,6 +81,9 @@ public sealed class AuditEntity : ITableEntity
     public string? MonitorId { get; set; }
     public string? SessionId { get; set; }
     public string? Reason { get; set; }
+    public string? DeviceId { get; set; }
+    /// <summary>Who did it, when that is not the kiosk itself (a supervisor enrolling or revoking a device).</summary>
+    public string? By { get; set; }
 
     public static string RowKeyFor(DateTimeOffset at) =>
         $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{Guid.NewGuid():N}"[..28];

@@ -296,6 +296,8 @@ public sealed class AuditStore(Tables tables)
             MonitorId = entry.MonitorId,
             SessionId = entry.SessionId,
             Reason = entry.Reason,
+            DeviceId = entry.DeviceId,
+            By = entry.By,
         }, cancellationToken);
 
     public async Task<AuditPage> PageAsync(string kioskId, int pageSize, string? continuationToken, CancellationToken cancellationToken = default)
@@ -305,7 +307,7 @@ public sealed class AuditStore(Tables tables)
         await foreach (var page in pages.ConfigureAwait(false))
         {
             return new AuditPage(
-                [.. page.Values.Select(a => new AuditEntry(a.Kind, a.At, a.PartitionKey, a.CrewId, a.Name, a.MonitorId, a.SessionId, a.Reason))],
+                [.. page.Values.Select(a => new AuditEntry(a.Kind, a.At, a.PartitionKey, a.CrewId, a.Name, a.MonitorId, a.SessionId, a.Reason, a.DeviceId, a.By))],
                 page.ContinuationToken);
         }
         return new AuditPage([], null);

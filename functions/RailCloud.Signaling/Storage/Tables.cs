@@ -2,7 +2,7 @@ using Azure.Data.Tables;
 
 namespace RailCloud.Signaling.Storage;
 
-/// <summary>The four tables, created on first use.</summary>
+/// <summary>RailCloud's tables, created on first use.</summary>
 public sealed class Tables(TableServiceClient service, string prefix)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -12,6 +12,8 @@ public sealed class Tables(TableServiceClient service, string prefix)
     public TableClient Kiosks { get; } = service.GetTableClient(prefix + "Kiosks");
     public TableClient Sessions { get; } = service.GetTableClient(prefix + "Sessions");
     public TableClient Audit { get; } = service.GetTableClient(prefix + "Audit");
+    /// <summary>Enrolled devices, enrolment codes, nonces and used assertion ids (Devices/DeviceStore).</summary>
+    public TableClient Devices { get; } = service.GetTableClient(prefix + "Devices");
 
     /// <summary>
     /// A point read of a row that never exists: it needs only the data-plane read that the app's role (Storage Table
@@ -31,7 +33,7 @@ public sealed class Tables(TableServiceClient service, string prefix)
         {
             if (!_created)
             {
-                foreach (var table in new[] { Accounts, Kiosks, Sessions, Audit })
+                foreach (var table in new[] { Accounts, Kiosks, Sessions, Audit, Devices })
                 {
                     await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
                 }

@@ -1,0 +1,113 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using RailCloud.Protocol;
+using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Http;
+using RailCloud.Signaling.Storage;
+
+namespace RailCloud.Signaling.Devices;
+
+/// <summary>
+/// The device routes: enrolment codes (supervisors), registration, nonces and sign-in (devices), listing and
+/// revocation (supervisors). The anonymous ones are rate-limited per address like /api/login.
+/// </summary>
+public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authenticator, SignInLimiter limiter, Tables tables, SignalingMetrics metrics, ILogger<DeviceApi> logger)
+{
+    public const string TokenPath = "/api/devices/token";
+
+    public async Task<IResult> CreateEnrolmentAsync(HttpRequest request, string kioskId)
+    {
+        metrics.Invoked("enrolments");
+        if (await SupervisorAsync(request).ConfigureAwait(false) is not { } supervisor)
+        {
+            return await RefusalAsync(request).ConfigureAwait(false);
+        }
+        var page = new Uri($"{request.Scheme}://{request.Host}{request.PathBase}/kiosk");
+        return Answer(await devices.CreateEnrolmentAsync(kioskId, supervisor.Id, page, request.HttpContext.RequestAborted).ConfigureAwait(false), created: true);
+    }
+
+    public async Task<IResult> RegisterAsync(HttpRequest request)
+    {
+        metrics.Invoked("devices-register");
+        if (Throttled(request) is { } throttled)
+        {
+            return throttled;
+        }
+        var body = await SignalingApi.ReadJsonAsync<DeviceRegistrationRequest>(request).ConfigureAwait(false);
+        if (body is null || string.IsNullOrEmpty(body.Code))
+        {
+            return SignalingApi.Problem(StatusCodes.Status400BadRequest, "Invalid enrolment request", "Send JSON {\"code\": \"…\", \"publicKey\": {JWK}, \"name\": \"…\"}.", ErrorCodes.InvalidPayload);
+        }
+        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return Answer(await devices.RegisterAsync(body, request.Headers.UserAgent.ToString(), request.HttpContext.RequestAborted).ConfigureAwait(false), created: true);
+    }
+
+    public async Task<IResult> NonceAsync(HttpRequest request)
+    {
+        metrics.Invoked("devices-nonce");
+        if (Throttled(request) is { } throttled)
+        {
+            return throttled;
+        }
+        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(await devices.IssueNonceAsync(request.HttpContext.RequestAborted).ConfigureAwait(false));
+    }
+
+    public async Task<IResult> TokenAsync(HttpRequest request)
+    {
+        metrics.Invoked("devices-token");
+        if (Throttled(request) is { } throttled)
+        {
+            return throttled;
+        }
+        var body = await SignalingApi.ReadJsonAsync<DeviceTokenRequest>(request).ConfigureAwait(false);
+        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return Answer(await devices.SignInAsync(body?.Assertion, AudienceOf(request), request.Headers.UserAgent.ToString(), request.HttpContext.RequestAborted).ConfigureAwait(false));
+    }
+
+    public async Task<IResult> ListAsync(HttpRequest request)
+    {
+        metrics.Invoked("devices");
+        if (await SupervisorAsync(request).ConfigureAwait(false) is null)
+        {
+            return await RefusalAsync(request).ConfigureAwait(false);
+        }
+        return TypedResults.Ok(await devices.ListAsync(request.HttpContext.RequestAborted).ConfigureAwait(false));
+    }
+
+    public async Task<IResult> RevokeAsync(HttpRequest request, string deviceId)
+    {
+        metrics.Invoked("devices-revoke");
+        if (await SupervisorAsync(request).ConfigureAwait(false) is not { } supervisor)
+        {
+            return await RefusalAsync(request).ConfigureAwait(false);
+        }
+        var result = await devices.RevokeAsync(deviceId, supervisor.Id, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return result.Ok ? TypedResults.NoContent() : Answer(result);
+    }
+
+    /// <summary>What a device's assertion must name as its audience: this route's own absolute URL.</summary>
+    public static string AudienceOf(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}";
+
+    private async Task<Caller?> SupervisorAsync(HttpRequest request) =>
+        await authenticator.AuthenticateAsync(request).ConfigureAwait(false) is { Role: Roles.Supervisor } caller ? caller : null;
+
+    private async Task<IResult> RefusalAsync(HttpRequest request) =>
+        await authenticator.AuthenticateAsync(request).ConfigureAwait(false) is null
+            ? SignalingApi.Unauthorized()
+            : SignalingApi.Problem(StatusCodes.Status403Forbidden, "Not allowed", "Devices are managed by supervisors.", ErrorCodes.Forbidden);
+
+    private IResult? Throttled(HttpRequest request)
+    {
+        if (limiter.TryAcquire(request, out var address))
+        {
+            return null;
+        }
+        logger.LogWarning("Device request throttled for address {Address}", address);
+        return SignalingApi.Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
+    }
+
+    private static IResult Answer<T>(DeviceResult<T> result, bool created = false) =>
+        !result.Ok ? SignalingApi.Problem(result.Status, result.Title!, result.Detail!, result.Code!)
+        : TypedResults.Json(result.Value, statusCode: created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+}
