@@ -32,20 +32,36 @@ public sealed class Browser : IAsyncDisposable
             throw new InvalidOperationException("Chromium is not installed (apt-get install chromium); the README's test command installs it.");
         }
         var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+        return new Browser(playwright, browser);
+    }
+
+    private static readonly string[] ChromiumArgs =
+    [
+        "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu",
+        "--autoplay-policy=no-user-gesture-required",
+        // Everything in the tests is on 127.0.0.1 (coturn included); Chromium leaves loopback out of WebRTC unless told.
+        "--allow-loopback-in-peer-connection",
+    ];
+
+    /// <summary>
+    /// Chromium on a profile folder of its own that outlives the browser, as a kiosk's browser keeps its profile across
+    /// restarts and power cuts. Dispose both to close the browser.
+    /// </summary>
+    public static async Task<(IPlaywright Playwright, IBrowserContext Context)> LaunchWithProfileAsync(string profile, Uri baseUri)
+    {
+        var playwright = await Playwright.CreateAsync();
+        var context = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
         {
             ExecutablePath = ChromiumPath,
             Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu",
-                "--autoplay-policy=no-user-gesture-required",
-                // Everything in the tests is on 127.0.0.1 (coturn included); Chromium leaves loopback out of WebRTC unless told.
-                "--allow-loopback-in-peer-connection",
-            ],
+            Args = ChromiumArgs,
+            BaseURL = baseUri.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
         });
-        return new Browser(playwright, browser);
+        await context.GrantPermissionsAsync(["camera", "microphone"]);
+        return (playwright, context);
     }
 
     /// <summary>

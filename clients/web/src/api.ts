@@ -32,7 +32,12 @@ async function apiBaseUrl(): Promise<string> {
   return ((await webConfig()).apiBaseUrl ?? "").replace(/\/$/, "");
 }
 
-async function call<T>(path: string, init: RequestInit, token?: string): Promise<T> {
+/** The absolute URL of an API route (the same origin locally; the Functions app in Azure). */
+export async function apiUrl(path: string): Promise<string> {
+  return new URL((await apiBaseUrl()) + path, location.origin).toString();
+}
+
+export async function call<T>(path: string, init: RequestInit, token?: string): Promise<T> {
   path = (await apiBaseUrl()) + path;
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");

@@ -1,6 +1,8 @@
 // The kiosk page: camera preview, presence, "being viewed" indicator, crew sign-on/off, and the answering side
 // of WebRTC. Meant to run unattended: it reconnects by itself and keeps its camera on.
-import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage } from "./signaling";
+import { ApiError } from "./api";
+import { DeviceSignIn, enrol, forgetDevice, storedDevice } from "./device";
+import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
 import { $, addToTimeline, setStatus } from "./ui";
 
 const status = $("#status");
@@ -9,6 +11,8 @@ const timeline = $("#timeline");
 const preview = $<HTMLVideoElement>("#preview");
 const signInForm = $<HTMLFormElement>("#sign-in");
 const signInError = $("#sign-in-error");
+const enrolForm = $<HTMLFormElement>("#enrol");
+const enrolError = $("#enrol-error");
 const crewForm = $<HTMLFormElement>("#crew");
 const crewList = $("#crew-list");
 
@@ -19,20 +23,95 @@ let heartbeat: number | undefined;
 let session: { sessionId: string; monitorId: string; pc: RTCPeerConnection; pending: RTCIceCandidateInit[]; iceServers: any[] } | undefined;
 const crewOnDuty = new Map<string, string | undefined>();
 
-onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", async (signIn) => {
+async function connect(signIn: { account: { id: string }; token: TokenSource }): Promise<void> {
   kioskId = signIn.account.id;
   if (!camera) await startCamera();
   signaling = new Signaling((renew) => signIn.token(renew), { onMessage, onConnected, onDisconnected, onSignedOut });
   await signaling.start();
   $("#kiosk-id").textContent = kioskId;
-});
+  enrolForm.hidden = true;
+}
 
-function onSignedOut(reason: string): void {
+onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", connect);
+
+function onSignedOut(reason: string, code: string): void {
   window.clearInterval(heartbeat);
   endSession();
   signaling = undefined;
-  showSignedOut(signInForm, signInError, status, timeline, reason);
+  if (code === "device-revoked" || code === "device-unknown") void deviceRemoved(explain(code, reason));
+  else showSignedOut(signInForm, signInError, status, timeline, reason);
 }
+
+// ---- Enrolled devices: sign in by themselves, for ever ----
+
+enrolForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const data = new FormData(enrolForm);
+  void enrolAndConnect(String(data.get("code")), String(data.get("name") ?? "").trim() || undefined);
+});
+
+async function enrolAndConnect(code: string, name: string | undefined): Promise<void> {
+  enrolError.textContent = "";
+  try {
+    setStatus(status, "Enrolling…", "connecting");
+    const device = await enrol(code, name);
+    addToTimeline(timeline, `Enrolled as a device of ${device.kioskId}; it will sign in by itself from now on`);
+    signInForm.hidden = true;
+    await signInAsDevice(device);
+  } catch (e) {
+    setStatus(status, "Signed out", "offline");
+    enrolError.textContent = e instanceof ApiError ? explain(e.code, e.message) : `Could not enrol: ${(e as Error).message}`;
+  }
+}
+
+/** Signs in with the stored key, retrying with backoff while RailCloud cannot be reached: nobody is there to press a button. */
+async function signInAsDevice(device: NonNullable<Awaited<ReturnType<typeof storedDevice>>>): Promise<void> {
+  enrolForm.hidden = true;
+  signInForm.hidden = true;
+  for (let attempt = 0; ; attempt++) {
+    setStatus(status, "Signing in…", "connecting");
+    try {
+      await connect(await DeviceSignIn.start(device));
+      return;
+    } catch (e) {
+      signaling?.stop();
+      signaling = undefined;
+      if (e instanceof ApiError && (e.code === "device-revoked" || e.code === "device-unknown")) {
+        await deviceRemoved(explain(e.code, e.message));
+        return;
+      }
+      const wait = Math.min(30, 2 ** Math.min(attempt, 5));
+      setStatus(status, "Offline – retrying sign-in…", "offline");
+      addToTimeline(timeline, `Sign-in failed (${e instanceof ApiError ? explain(e.code, e.message) : (e as Error).message}); retrying in ${wait} s`, "error");
+      await new Promise((resolve) => window.setTimeout(resolve, wait * 1000));
+    }
+  }
+}
+
+/** The device was revoked (or its record is gone): forget the key and offer enrolment again. */
+async function deviceRemoved(message: string): Promise<void> {
+  await forgetDevice().catch(() => undefined);
+  setStatus(status, "Device removed", "offline");
+  enrolError.textContent = message;
+  enrolForm.hidden = false;
+  signInForm.hidden = false;
+  addToTimeline(timeline, message, "error");
+}
+
+async function start(): Promise<void> {
+  const code = new URLSearchParams(location.search).get("enrol");
+  // The code works once: a reload must not try it again, and it should not linger in the address bar.
+  if (code) history.replaceState(null, "", location.pathname);
+  const device = await storedDevice().catch(() => undefined);
+  if (device) {
+    await signInAsDevice(device);
+  } else if (code) {
+    $<HTMLInputElement>("#enrol-code").value = code;
+    await enrolAndConnect(code, undefined);
+  }
+}
+
+void start();
 
 crewForm.addEventListener("submit", async (event) => {
   event.preventDefault();

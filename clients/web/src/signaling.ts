@@ -9,8 +9,8 @@ export interface SignalingHandlers {
   onMessage(message: ServerMessage): void;
   onConnected(): void;
   onDisconnected(reason: string): void;
-  /** The sign-in could not be renewed (password changed, account removed, role taken away): the connection has stopped. */
-  onSignedOut(reason: string): void;
+  /** The sign-in could not be renewed (password changed, account removed, role taken away, device removed): the connection has stopped. */
+  onSignedOut(reason: string, code: string): void;
 }
 
 /** A current access token; <c>renew</c> asks for a fresh one because the API refused the last. */
@@ -62,7 +62,7 @@ export class Signaling {
       if (ApiError.isRefusal(error) && !this.stopped) {
         this.stopped = true;
         window.setTimeout(() => this.client.stop(), 0); // not from inside the client's own reconnect step
-        this.handlers.onSignedOut(error.status === 401 ? "the sign-in is no longer valid" : error.message);
+        this.handlers.onSignedOut(error.code === "device-revoked" ? error.message : error.status === 401 ? "the sign-in is no longer valid" : error.message, error.code);
       }
       throw error;
     }
@@ -91,6 +91,9 @@ export function explain(code: string, fallback?: string): string {
     "payload-too-large": "The request was too large.",
     "rate-limited": "Too many requests; slow down and try again.",
     "unavailable": "RailCloud is unavailable right now; it will be retried.",
+    "enrolment-invalid": "This enrolment code is wrong, has expired or was used already. Ask a supervisor for a new one.",
+    "device-revoked": "This device was removed; ask a supervisor for a new enrolment code.",
+    "device-unknown": "This device is not enrolled; ask a supervisor for a new enrolment code.",
   };
   return words[code] ?? fallback ?? code;
 }
