@@ -48,15 +48,10 @@ public static class AccountsCommand
             case "remove":
                 {
                     var id = args.At(2) ?? throw new UsageException("accounts remove needs an id.");
-                    var account = await stores.Accounts.GetAsync(id, cancellationToken);
-                    if (account is null || !await stores.Accounts.DeleteAsync(id, cancellationToken))
+                    if (await service.RemoveAsync(id, cancellationToken) is { } error)
                     {
-                        Console.Error.WriteLine($"railcloud: there is no account '{id}'.");
+                        Console.Error.WriteLine("railcloud: " + error);
                         return 1;
-                    }
-                    if (account.Role == RailCloud.Protocol.Roles.Kiosk)
-                    {
-                        await stores.Kiosks.DeleteAsync(id, cancellationToken);
                     }
                     Console.WriteLine($"Removed {id}. Its open connections end at their next check; its tokens no longer pass.");
                     return 0;
@@ -121,6 +116,6 @@ public static class AccountsCommand
         {
             return (given, false);
         }
-        return (Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y'), true);
+        return (AccountService.GeneratePassword(), true);
     }
 }

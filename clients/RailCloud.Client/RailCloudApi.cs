@@ -97,6 +97,32 @@ public sealed class RailCloudApi(HttpClient http)
         await EnsureAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    // ---- Accounts (supervisors) ----
+
+    public async Task<IReadOnlyList<AccountView>> ListAccountsAsync(string accessToken, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "api/accounts", accessToken, null, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<List<AccountView>>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<AccountCreated> CreateAccountAsync(string accessToken, string id, string role, string? password = null, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "api/accounts", accessToken, new CreateAccountRequest(id, role, password), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<AccountCreated>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RemoveAccountAsync(string accessToken, string id, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Delete, $"api/accounts/{Uri.EscapeDataString(id)}", accessToken, null, cancellationToken).ConfigureAwait(false);
+        await EnsureAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<PasswordReset> ResetPasswordAsync(string accessToken, string id, string? password = null, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"api/accounts/{Uri.EscapeDataString(id)}/password", accessToken, new ResetPasswordRequest(password), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<PasswordReset>(response, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string url, string? accessToken, object? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, url);

@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
+using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Http;
 
 namespace RailCloud.Functions;
 
 /// <summary>One HTTP trigger per route of the contract, each a line over the shared handlers.</summary>
-public sealed class HttpFunctions(SignalingApi api, DeviceApi devices)
+public sealed class HttpFunctions(SignalingApi api, DeviceApi devices, AccountApi accounts)
 {
     [Function(nameof(Login))]
     public Task<IResult> Login([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "login")] HttpRequest request) => api.LoginAsync(request);
@@ -43,6 +44,20 @@ public sealed class HttpFunctions(SignalingApi api, DeviceApi devices)
     [Function(nameof(RevokeDevice))]
     public Task<IResult> RevokeDevice([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "devices/{deviceId}")] HttpRequest request, string deviceId) =>
         devices.RevokeAsync(request, deviceId);
+
+    [Function(nameof(ListAccounts))]
+    public Task<IResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "accounts")] HttpRequest request) => accounts.ListAsync(request);
+
+    [Function(nameof(CreateAccount))]
+    public Task<IResult> CreateAccount([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "accounts")] HttpRequest request) => accounts.CreateAsync(request);
+
+    [Function(nameof(RemoveAccount))]
+    public Task<IResult> RemoveAccount([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "accounts/{id}")] HttpRequest request, string id) =>
+        accounts.RemoveAsync(request, id);
+
+    [Function(nameof(ResetPassword))]
+    public Task<IResult> ResetPassword([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "accounts/{id}/password")] HttpRequest request, string id) =>
+        accounts.ResetPasswordAsync(request, id);
 
     [Function(nameof(Health))]
     public Task<IResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) => api.HealthAsync(request);

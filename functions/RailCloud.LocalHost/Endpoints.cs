@@ -1,3 +1,4 @@
+using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Http;
 
@@ -20,6 +21,10 @@ public static class Endpoints
         api.MapGet("/devices/nonce", (HttpRequest request, DeviceApi devices) => devices.NonceAsync(request));
         api.MapPost("/devices/token", (HttpRequest request, DeviceApi devices) => devices.TokenAsync(request));
         api.MapDelete("/devices/{deviceId}", (HttpRequest request, string deviceId, DeviceApi devices) => devices.RevokeAsync(request, deviceId));
+        api.MapGet("/accounts", (HttpRequest request, AccountApi accounts) => accounts.ListAsync(request));
+        api.MapPost("/accounts", (HttpRequest request, AccountApi accounts) => accounts.CreateAsync(request));
+        api.MapDelete("/accounts/{id}", (HttpRequest request, string id, AccountApi accounts) => accounts.RemoveAsync(request, id));
+        api.MapPost("/accounts/{id}/password", (HttpRequest request, string id, AccountApi accounts) => accounts.ResetPasswordAsync(request, id));
         api.MapGet("/health", (HttpRequest request, SignalingApi handlers) => handlers.HealthAsync(request));
         api.MapMethods("/webpubsub/{event}", ["OPTIONS", "POST"], (HttpRequest request, SignalingApi handlers) => handlers.WebPubSubEventAsync(request));
         return api;

@@ -78,6 +78,10 @@ public static class ErrorCodes
     public const string AssertionReplayed = "assertion-replayed";
     public const string DeviceUnknown = "device-unknown";
     public const string DeviceRevoked = "device-revoked";
+
+    // Accounts (HTTP only).
+    public const string AccountExists = "account-exists";
+    public const string UnknownAccount = "unknown-account";
 }
 
 /// <summary>Limits every party checks the same way.</summary>

@@ -32,6 +32,19 @@ public sealed record DeviceTokenRequest(string? Assertion);
 
 public sealed record DeviceView(string DeviceId, string KioskId, string? Name, DateTimeOffset EnrolledAt, string EnrolledBy, DateTimeOffset? LastSeen, string? UserAgent);
 
+// ---- Accounts (supervisors) ----
+
+public sealed record AccountView(string Id, string Role, string Source, DateTimeOffset CreatedAt, bool Locked);
+
+public sealed record CreateAccountRequest(string? Id, string? Role, string? Password);
+
+/// <summary><c>Password</c> only when the server made it up (shown once).</summary>
+public sealed record AccountCreated(string Id, string Role, string? Password);
+
+public sealed record ResetPasswordRequest(string? Password);
+
+public sealed record PasswordReset(string Id, string? Password);
+
 public sealed record CrewOnDuty(string CrewId, string? Name, DateTimeOffset At);
 
 public sealed record KioskView(string KioskId, bool Online, DateTimeOffset? LastSeen, string? MonitoredBy, IReadOnlyList<CrewOnDuty> Crew);

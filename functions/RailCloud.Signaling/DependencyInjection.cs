@@ -79,6 +79,7 @@ public static class DependencyInjection
         services.AddSingleton<RequestAuthenticator>();
         services.AddSingleton<SignalingApi>();
         services.AddSingleton<DeviceApi>();
+        services.AddSingleton<Accounts.AccountApi>();
         return services;
     }
 }

@@ -86,7 +86,7 @@ public sealed class RailCloudStack : IAsyncDisposable
         var error = await Services.GetRequiredService<AccountService>().CreateAsync(id, role, password);
         if (error is not null)
         {
-            throw new InvalidOperationException(error);
+            throw new InvalidOperationException(error.Message);
         }
     }
 

@@ -7,6 +7,12 @@ using RailCloud.Signaling.Storage;
 
 namespace RailCloud.Signaling.Auth;
 
+/// <summary>Why an account change was refused: a stable code (ErrorCodes) and a message for people.</summary>
+public sealed record AccountProblem(string Code, string Message)
+{
+    public override string ToString() => Message;
+}
+
 public enum LoginOutcome
 {
     Success,
@@ -145,20 +151,24 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
         }
     }
 
-    /// <summary>Creates an account (and a kiosk's presence row). Returns an error message, or null on success.</summary>
-    public async Task<string?> CreateAsync(string id, string role, string password, CancellationToken cancellationToken = default)
+    /// <summary>A password for a new account or a reset: 16 random letters and digits.</summary>
+    public static string GeneratePassword() =>
+        Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y');
+
+    /// <summary>Creates an account (and a kiosk's presence row). Returns the problem, or null on success.</summary>
+    public async Task<AccountProblem?> CreateAsync(string id, string role, string password, CancellationToken cancellationToken = default)
     {
         if (!IdPattern().IsMatch(id))
         {
-            return $"'{Truncate(id)}' is not a valid id (letters, digits, _ . -; up to 64 characters).";
+            return new(ErrorCodes.InvalidPayload, $"'{Truncate(id)}' is not a valid id (letters, digits, _ . -; up to 64 characters).");
         }
         if (!Roles.IsKnown(role))
         {
-            return $"'{role}' is not a role (kiosk, monitor, supervisor).";
+            return new(ErrorCodes.InvalidPayload, $"'{Truncate(role)}' is not a role (kiosk, monitor, supervisor).");
         }
-        if (password.Length < 8)
+        if (password.Length is < 8 or > 256)
         {
-            return "A password needs at least 8 characters.";
+            return new(ErrorCodes.InvalidPayload, "A password needs 8 to 256 characters.");
         }
         var account = new AccountEntity
         {
@@ -169,7 +179,7 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
         };
         if (!await accounts.AddAsync(account, cancellationToken).ConfigureAwait(false))
         {
-            return $"An account '{id}' already exists.";
+            return new(ErrorCodes.AccountExists, $"An account '{id}' already exists.");
         }
         if (role == Roles.Kiosk)
         {
@@ -179,19 +189,19 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
         return null;
     }
 
-    /// <summary>Sets a new password; earlier tokens become void. Returns an error message, or null on success.</summary>
-    public async Task<string?> ResetPasswordAsync(string id, string password, CancellationToken cancellationToken = default)
+    /// <summary>Sets a new password; earlier tokens become void. Returns the problem, or null on success.</summary>
+    public async Task<AccountProblem?> ResetPasswordAsync(string id, string password, CancellationToken cancellationToken = default)
     {
-        if (password.Length < 8)
+        if (password.Length is < 8 or > 256)
         {
-            return "A password needs at least 8 characters.";
+            return new(ErrorCodes.InvalidPayload, "A password needs 8 to 256 characters.");
         }
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var account = await accounts.GetAsync(id, cancellationToken).ConfigureAwait(false);
-            if (account is null)
+            if (account is null || account.Source != "local")
             {
-                return $"There is no account '{id}'.";
+                return new(ErrorCodes.UnknownAccount, account is null ? $"There is no account '{Truncate(id)}'." : $"'{id}' signs in with Microsoft (Entra ID) and has no password here.");
             }
             account.PasswordHash = Hasher.HashPassword(id, password);
             account.FailedAttempts = 0;
@@ -202,7 +212,23 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
                 return null;
             }
         }
-        return "The account kept changing; try again.";
+        return new(ErrorCodes.Unavailable, "The account kept changing; try again.");
+    }
+
+    /// <summary>Removes an account (and a kiosk's presence row): its tokens stop passing at once. Null on success.</summary>
+    public async Task<AccountProblem?> RemoveAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var account = IdPattern().IsMatch(id) ? await accounts.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        if (account is null || !await accounts.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            return new(ErrorCodes.UnknownAccount, $"There is no account '{Truncate(id)}'.");
+        }
+        if (account.Role == Roles.Kiosk)
+        {
+            await kiosks.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        logger.LogInformation("Account {AccountId} ({Role}) removed", id, account.Role);
+        return null;
     }
 
     /// <summary>

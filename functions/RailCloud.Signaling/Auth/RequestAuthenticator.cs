@@ -22,4 +22,16 @@ public sealed class RequestAuthenticator(AccountService accounts, DeviceService 
         }
         return caller ?? (entra.Enabled ? await accounts.AdmitEntraAsync(await entra.AuthenticateAsync(request.HttpContext).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) : null);
     }
+
+    /// <summary>The caller when it is a supervisor; otherwise the refusal to answer (401 not signed in, 403 not a supervisor).</summary>
+    public async Task<(Caller? Supervisor, IResult Refusal)> SupervisorAsync(HttpRequest request, string managed)
+    {
+        var caller = await AuthenticateAsync(request).ConfigureAwait(false);
+        return caller switch
+        {
+            { Role: Protocol.Roles.Supervisor } => (caller, TypedResults.Ok()),
+            null => (null, Http.SignalingApi.Unauthorized()),
+            _ => (null, Http.SignalingApi.Problem(StatusCodes.Status403Forbidden, "Not allowed", $"{managed} are managed by supervisors.", Protocol.ErrorCodes.Forbidden)),
+        };
+    }
 }

@@ -18,9 +18,10 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     public async Task<IResult> CreateEnrolmentAsync(HttpRequest request, string kioskId)
     {
         metrics.Invoked("enrolments");
-        if (await SupervisorAsync(request).ConfigureAwait(false) is not { } supervisor)
+        var (supervisor, refusal) = await authenticator.SupervisorAsync(request, "Devices").ConfigureAwait(false);
+        if (supervisor is null)
         {
-            return await RefusalAsync(request).ConfigureAwait(false);
+            return refusal;
         }
         var page = new Uri($"{request.Scheme}://{request.Host}{request.PathBase}/kiosk");
         return Answer(await devices.CreateEnrolmentAsync(kioskId, supervisor.Id, page, request.HttpContext.RequestAborted).ConfigureAwait(false), created: true);
@@ -68,9 +69,10 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     public async Task<IResult> ListAsync(HttpRequest request)
     {
         metrics.Invoked("devices");
-        if (await SupervisorAsync(request).ConfigureAwait(false) is null)
+        var (supervisor, refusal) = await authenticator.SupervisorAsync(request, "Devices").ConfigureAwait(false);
+        if (supervisor is null)
         {
-            return await RefusalAsync(request).ConfigureAwait(false);
+            return refusal;
         }
         return TypedResults.Ok(await devices.ListAsync(request.HttpContext.RequestAborted).ConfigureAwait(false));
     }
@@ -78,9 +80,10 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     public async Task<IResult> RevokeAsync(HttpRequest request, string deviceId)
     {
         metrics.Invoked("devices-revoke");
-        if (await SupervisorAsync(request).ConfigureAwait(false) is not { } supervisor)
+        var (supervisor, refusal) = await authenticator.SupervisorAsync(request, "Devices").ConfigureAwait(false);
+        if (supervisor is null)
         {
-            return await RefusalAsync(request).ConfigureAwait(false);
+            return refusal;
         }
         var result = await devices.RevokeAsync(deviceId, supervisor.Id, request.HttpContext.RequestAborted).ConfigureAwait(false);
         return result.Ok ? TypedResults.NoContent() : Answer(result);
@@ -88,14 +91,6 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
 
     /// <summary>What a device's assertion must name as its audience: this route's own absolute URL.</summary>
     public static string AudienceOf(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}";
-
-    private async Task<Caller?> SupervisorAsync(HttpRequest request) =>
-        await authenticator.AuthenticateAsync(request).ConfigureAwait(false) is { Role: Roles.Supervisor } caller ? caller : null;
-
-    private async Task<IResult> RefusalAsync(HttpRequest request) =>
-        await authenticator.AuthenticateAsync(request).ConfigureAwait(false) is null
-            ? SignalingApi.Unauthorized()
-            : SignalingApi.Problem(StatusCodes.Status403Forbidden, "Not allowed", "Devices are managed by supervisors.", ErrorCodes.Forbidden);
 
     private IResult? Throttled(HttpRequest request)
     {
