@@ -85,8 +85,8 @@ public sealed class Browser : IAsyncDisposable
     /// <summary>Signs in on a page's password form as a person would, and waits for the status the page shows once connected.</summary>
     public static async Task SignInAsync(IPage page, string idLabel, string id, string password, string connectedStatus)
     {
-        await page.GetByLabel(idLabel).FillAsync(id);
-        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByLabel(idLabel, new() { Exact = true }).FillAsync(id);
+        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync(connectedStatus, new() { Timeout = 15_000 });
     }

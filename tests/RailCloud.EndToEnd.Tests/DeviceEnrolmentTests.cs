@@ -35,13 +35,24 @@ public sealed class DeviceEnrolmentTests : IAsyncLifetime
     [Fact]
     public async Task AKioskEnrolledFromTheUrlComesBackOnlineByItselfAfterAReloadAndABrowserRestartUntilItIsRemoved()
     {
-        var supervisor = (await _stack.Api.LoginAsync("SUPERVISOR_01", RailCloudStack.Password)).AccessToken;
-        var enrolment = await _stack.Api.CreateEnrolmentAsync(supervisor, "KIOSK_07");
+        // The supervisor makes a code in the console on the dashboard.
+        var console = await _browser.NewPageAsync(_stack.BaseUri);
+        await console.GotoAsync("/monitor");
+        await Browser.SignInAsync(console, "Monitor id", "SUPERVISOR_01", RailCloudStack.Password, "Connected");
+        await Assertions.Expect(console.Locator("#console")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        await console.GetByLabel("Kiosk", new() { Exact = true }).SelectOptionAsync("KIOSK_07");
+        await console.GetByRole(AriaRole.Button, new() { Name = "Create enrolment code" }).ClickAsync();
+        var link = console.Locator("#enrolment-url");
+        await Assertions.Expect(link).ToContainTextAsync("/kiosk?enrol=");
+        var url = (await link.GetAttributeAsync("href"))!;
+        Assert.Equal(url, await console.Locator("#enrolment-qr").GetAttributeAsync("data-url"));
+        Assert.True(await console.Locator("#enrolment-qr svg path").CountAsync() == 1, "the QR code is drawn");
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Browser.ArtifactsFolder, "supervisor-console.png"), FullPage = true });
 
         // First boot: the QR code's URL, and nobody types anything.
         var (playwright, context) = await Browser.LaunchWithProfileAsync(_profile.FullName, _stack.BaseUri);
         var kiosk = context.Pages.FirstOrDefault() ?? await context.NewPageAsync();
-        await kiosk.GotoAsync(new Uri(enrolment.Url).PathAndQuery);
+        await kiosk.GotoAsync(new Uri(url).PathAndQuery);
         await ExpectOnlineAsync(kiosk);
         Assert.DoesNotContain("enrol=", kiosk.Url);   // the used code does not stay in the address bar
         Assert.Equal("KIOSK_07", await kiosk.Locator("#kiosk-id").TextContentAsync());
@@ -74,13 +85,19 @@ public sealed class DeviceEnrolmentTests : IAsyncLifetime
             var monitor = await _browser.NewPageAsync(_stack.BaseUri);
             await monitor.GotoAsync("/monitor");
             await Browser.SignInAsync(monitor, "Monitor id", "MONITOR_01", RailCloudStack.Password, "Connected");
+            await Assertions.Expect(monitor.Locator("#console")).ToBeHiddenAsync();   // not a supervisor
             await monitor.GetByRole(AriaRole.Button, new() { Name = "Start monitoring KIOSK_07" }).ClickAsync();
             await monitor.WaitForFunctionAsync(
                 "id => { const t = window.railcloudTiles()[id]; return t && t.framesDecoded > 0 && t.width > 0; }", "KIOSK_07",
                 new() { Timeout = 30_000, PollingInterval = 250 });
 
-            var device = Assert.Single(await _stack.Api.ListDevicesAsync(supervisor), d => d.KioskId == "KIOSK_07");
-            await _stack.Api.RevokeDeviceAsync(supervisor, device.DeviceId);
+            // One click in the console removes it.
+            await console.ReloadAsync();
+            await Browser.SignInAsync(console, "Monitor id", "SUPERVISOR_01", RailCloudStack.Password, "Connected");
+            var row = console.Locator("#devices tr[data-kiosk='KIOSK_07']");
+            await Assertions.Expect(row).ToContainTextAsync("by SUPERVISOR_01");
+            await row.GetByRole(AriaRole.Button, new() { Name = "Remove" }).ClickAsync();
+            await Assertions.Expect(console.Locator("#devices-empty")).ToBeVisibleAsync();
 
             await Assertions.Expect(kiosk.Locator("#enrol-error")).ToHaveTextAsync("This device was removed; ask a supervisor for a new enrolment code.", new() { Timeout = 30_000 });
             await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Device removed");
@@ -106,5 +123,36 @@ public sealed class DeviceEnrolmentTests : IAsyncLifetime
         await Assertions.Expect(kiosk.Locator("#enrol-error")).ToHaveTextAsync("This enrolment code is wrong, has expired or was used already. Ask a supervisor for a new one.");
         await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Signed out");
         Assert.Empty(await _stack.Api.ListDevicesAsync((await _stack.Api.LoginAsync("SUPERVISOR_01", RailCloudStack.Password)).AccessToken));
+    }
+
+    [Fact]
+    public async Task TheConsoleAddsAnAccountWithAPasswordShownOnceResetsItAndRemovesIt()
+    {
+        var console = await _browser.NewPageAsync(_stack.BaseUri);
+        await console.GotoAsync("/monitor");
+        await Browser.SignInAsync(console, "Monitor id", "SUPERVISOR_01", RailCloudStack.Password, "Connected");
+
+        await console.GetByLabel("New account id").FillAsync("KIOSK_30");
+        await console.GetByLabel("Role").SelectOptionAsync("kiosk");
+        await console.GetByRole(AriaRole.Button, new() { Name = "Add account" }).ClickAsync();
+        var result = console.Locator("#account-result");
+        await Assertions.Expect(result).ToContainTextAsync("Created KIOSK_30 (kiosk). Its password, shown only now: ");
+        var password = (await result.TextContentAsync())!.Split("shown only now: ")[1].Trim();
+        await _stack.Api.LoginAsync("KIOSK_30", password);
+        await Assertions.Expect(console.Locator("#enrol-kiosk option[value='KIOSK_30']")).ToHaveCountAsync(1);
+
+        await console.GetByRole(AriaRole.Button, new() { Name = "Reset the password of KIOSK_30" }).ClickAsync();
+        await Assertions.Expect(result).ToContainTextAsync("New password of KIOSK_30, shown only now: ");
+        var reset = (await result.TextContentAsync())!.Split("shown only now: ")[1].Split('.')[0].Trim();
+        await _stack.Api.LoginAsync("KIOSK_30", reset);
+
+        await console.GetByRole(AriaRole.Button, new() { Name = "Remove account KIOSK_30" }).ClickAsync();
+        await Assertions.Expect(result).ToHaveTextAsync("Removed KIOSK_30.");
+        await Assertions.Expect(console.Locator("#accounts tr[data-account='KIOSK_30']")).ToHaveCountAsync(0);
+        await Assert.ThrowsAsync<RailCloud.Client.RailCloudException>(() => _stack.Api.LoginAsync("KIOSK_30", reset));
+
+        await console.GetByLabel("New account id").FillAsync("MONITOR_01");
+        await console.GetByRole(AriaRole.Button, new() { Name = "Add account" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#console-error")).ToHaveTextAsync("An account 'MONITOR_01' already exists.");
     }
 }

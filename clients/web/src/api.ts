@@ -70,6 +70,23 @@ export const logout = (token: string) => call<void>("/api/logout", { method: "PO
 
 export const listKiosks = (token: string) => call<KioskView[]>("/api/kiosks", { method: "GET" }, token);
 
+// ---- Supervisors: devices and accounts ----
+
+export interface DeviceView { deviceId: string; kioskId: string; name?: string; enrolledAt: string; enrolledBy: string; lastSeen?: string; userAgent?: string }
+export interface Enrolment { code: string; url: string; expiresAt: string; kioskId: string }
+export interface AccountView { id: string; role: string; source: string; createdAt: string; locked: boolean }
+
+const json = (body: unknown): RequestInit => ({ method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+
+export const listDevices = (token: string) => call<DeviceView[]>("/api/devices", { method: "GET" }, token);
+export const createEnrolment = (token: string, kioskId: string) => call<Enrolment>(`/api/kiosks/${encodeURIComponent(kioskId)}/enrolments`, { method: "POST" }, token);
+export const revokeDevice = (token: string, deviceId: string) => call<void>(`/api/devices/${encodeURIComponent(deviceId)}`, { method: "DELETE" }, token);
+export const listAccounts = (token: string) => call<AccountView[]>("/api/accounts", { method: "GET" }, token);
+export const createAccount = (token: string, id: string, role: string, password?: string) =>
+  call<{ id: string; role: string; password?: string }>("/api/accounts", json({ id, role, password: password || undefined }), token);
+export const removeAccount = (token: string, id: string) => call<void>(`/api/accounts/${encodeURIComponent(id)}`, { method: "DELETE" }, token);
+export const resetPassword = (token: string, id: string) => call<{ id: string; password?: string }>(`/api/accounts/${encodeURIComponent(id)}/password`, json({}), token);
+
 /**
  * A password sign-in kept for as long as the page is open (in memory only), so an unattended kiosk or a wall
  * dashboard renews its access token by itself: shortly before it expires, and whenever the API refuses it (a

@@ -4,6 +4,7 @@ import { ApiError, listKiosks, webConfig, type KioskView } from "./api";
 import type { AccountInfo } from "@azure/msal-browser";
 import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
 import { $, el, addToTimeline, setStatus, time } from "./ui";
+import { startConsole, stopConsole } from "./console";
 
 const status = $("#status");
 const timeline = $("#timeline");
@@ -58,10 +59,12 @@ async function connect(id: string): Promise<void> {
   $("#monitor-id").textContent = monitorId;
   window.clearInterval(refresher);
   refresher = window.setInterval(() => void refreshKiosks(), 10_000);
+  void startConsole(tokens).catch(() => undefined);
 }
 
 function onSignedOut(reason: string): void {
   window.clearInterval(refresher);
+  stopConsole();
   for (const kioskId of [...tiles.keys()]) closeTile(kioskId);
   signaling = undefined;
   showSignedOut(signInForm, signInError, status, timeline, reason);
