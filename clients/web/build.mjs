@@ -1,7 +1,7 @@
 // Bundles the kiosk and monitor pages into clients/web/dist (served by the local host).
 // Run by the LocalHost build, by run.sh and test.sh, or by hand: npm run build:web
 import { build } from "esbuild";
-import { cp, mkdir, rm } from "node:fs/promises";
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,4 +27,16 @@ await build({
   logLevel: "warning",
 });
 await cp(join(here, "static"), dist, { recursive: true });
+
+// The Static Web App sends the pages' Content-Security-Policy: only this site's scripts and styles, and connections
+// only to the API and Web PubSub (and Entra ID) that config.json (written by azd's prepackage hook) names.
+const origin = (url) => { try { return new URL(url).origin; } catch { return undefined; } };
+const config = JSON.parse(await readFile(join(dist, "config.json"), "utf8").catch(() => "{}"));
+const pubsub = origin(config.webPubSubEndpoint);
+const entra = origin(config.entra?.authority);
+const connect = [origin(config.apiBaseUrl), pubsub, pubsub?.replace(/^http/, "ws"), entra].filter(Boolean);
+const { policy } = JSON.parse(await readFile(join(here, "csp.json"), "utf8"));
+const swa = JSON.parse(await readFile(join(dist, "staticwebapp.config.json"), "utf8"));
+swa.globalHeaders["Content-Security-Policy"] = policy.replace("{connect}", [...new Set(connect)].join(" ")).replace("{frame}", entra ?? "'none'").replace(/ ;/g, ";");
+await writeFile(join(dist, "staticwebapp.config.json"), JSON.stringify(swa, null, 2) + "\n");
 console.log(`web client built into ${dist}`);

@@ -18,6 +18,9 @@ public sealed class HttpFunctions(SignalingApi api, DeviceApi devices, AccountAp
     [Function(nameof(Negotiate))]
     public Task<IResult> Negotiate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "negotiate")] HttpRequest request) => api.NegotiateAsync(request);
 
+    [Function(nameof(Me))]
+    public Task<IResult> Me([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest request) => api.MeAsync(request);
+
     [Function(nameof(ListKiosks))]
     public Task<IResult> ListKiosks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "kiosks")] HttpRequest request) => api.ListKiosksAsync(request);
 

@@ -13,6 +13,7 @@ public static class Endpoints
         api.MapPost("/login", (HttpRequest request, SignalingApi handlers) => handlers.LoginAsync(request));
         api.MapPost("/logout", (HttpRequest request, SignalingApi handlers) => handlers.LogoutAsync(request));
         api.MapPost("/negotiate", (HttpRequest request, SignalingApi handlers) => handlers.NegotiateAsync(request));
+        api.MapGet("/me", (HttpRequest request, SignalingApi handlers) => handlers.MeAsync(request));
         api.MapGet("/kiosks", (HttpRequest request, SignalingApi handlers) => handlers.ListKiosksAsync(request));
         api.MapGet("/kiosks/{kioskId}/events", (HttpRequest request, string kioskId, SignalingApi handlers) => handlers.KioskEventsAsync(request, kioskId));
         api.MapPost("/kiosks/{kioskId}/enrolments", (HttpRequest request, string kioskId, DeviceApi devices) => devices.CreateEnrolmentAsync(request, kioskId));
@@ -42,8 +43,14 @@ public static class Endpoints
         // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
         // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
         // Answered before the static files, so a config.json that azd wrote for Azure never points local pages there.
+        var policy = ContentSecurityPolicy(root, app.Environment.ContentRootPath, app.Configuration);
         app.Use(async (context, next) =>
         {
+            if (!context.Request.Path.StartsWithSegments("/api"))
+            {
+                context.Response.Headers.ContentSecurityPolicy = policy;
+                context.Response.Headers.XContentTypeOptions = "nosniff";
+            }
             if (context.Request.Path == "/config.json" && HttpMethods.IsGet(context.Request.Method))
             {
                 await WebClientConfig(app.Configuration).ExecuteAsync(context);
@@ -57,6 +64,24 @@ public static class Endpoints
         app.MapGet("/kiosk", () => Results.File(Path.Combine(root, "kiosk.html"), "text/html; charset=utf-8"));
         app.MapGet("/monitor", () => Results.File(Path.Combine(root, "monitor.html"), "text/html; charset=utf-8"));
         app.Logger.LogInformation("Serving the web client from {Root}: /kiosk and /monitor", root);
+    }
+
+    /// <summary>
+    /// clients/web/csp.json's policy for the pages served here: the API is this origin; connections may also go to the
+    /// Web PubSub endpoint (http and ws) and, when Entra sign-in is set up, its authority (also in a frame, for MSAL).
+    /// </summary>
+    private static string ContentSecurityPolicy(string root, string contentRoot, IConfiguration configuration)
+    {
+        static string? Origin(string? url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : null;
+        // Beside dist/ when serving the built pages; else the repository's, found as the pages are.
+        var file = new[] { Path.Combine(root, "..", "csp.json"), Path.Combine(FindWebRoot(contentRoot) ?? root, "..", "csp.json") }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException($"clients/web/csp.json (the pages' Content-Security-Policy) was not found beside {root}.");
+        var policy = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("policy").GetString()!;
+        var pubsub = Origin(configuration["WebPubSub:Endpoint"])
+            ?? Origin(configuration["WebPubSub:ConnectionString"]?.Split(';').Select(p => p.Split('=', 2)).FirstOrDefault(p => p[0].Trim().Equals("Endpoint", StringComparison.OrdinalIgnoreCase))?[1]);
+        var entra = Origin(configuration["WebClient:Entra:Authority"]);
+        var connect = new[] { pubsub, pubsub is null ? null : "ws" + pubsub[4..], entra }.Where(o => o is not null).Distinct();
+        return policy.Replace("{connect}", string.Join(' ', connect), StringComparison.Ordinal).Replace("{frame}", entra ?? "'none'", StringComparison.Ordinal).Replace(" ;", ";", StringComparison.Ordinal);
     }
 
     private static IResult WebClientConfig(IConfiguration configuration)

@@ -32,6 +32,9 @@ public sealed record DeviceTokenRequest(string? Assertion);
 
 public sealed record DeviceView(string DeviceId, string KioskId, string? Name, DateTimeOffset EnrolledAt, string EnrolledBy, DateTimeOffset? LastSeen, string? UserAgent);
 
+/// <summary><c>GET /api/me</c>: the signed-in caller; <c>DeviceId</c> for an enrolled kiosk device.</summary>
+public sealed record CallerView(string Id, string Role, string? DeviceId);
+
 // ---- Accounts (supervisors) ----
 
 public sealed record AccountView(string Id, string Role, string Source, DateTimeOffset CreatedAt, bool Locked);

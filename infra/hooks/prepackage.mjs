@@ -7,8 +7,11 @@ import { env } from "./lib.mjs";
 const apiBaseUrl = env("RAILCLOUD_API_URL", { hint: "Run 'azd provision' before packaging." });
 const clientId = env("RAILCLOUD_API_CLIENT_ID");
 const tenant = env("AZURE_TENANT_ID");
+const webPubSubEndpoint = env("RAILCLOUD_WEBPUBSUB_ENDPOINT", { hint: "Run 'azd provision' before packaging." });
 const config = {
   apiBaseUrl,
+  // The pages' Content-Security-Policy admits connections to these two (clients/web/build.mjs).
+  webPubSubEndpoint,
   entra: {
     clientId,
     authority: `https://login.microsoftonline.com/${tenant}`,

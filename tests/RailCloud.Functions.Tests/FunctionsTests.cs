@@ -31,7 +31,7 @@ public sealed class FunctionsTests : IAsyncLifetime
     {
         var routes = FunctionsHost.HttpTriggers().SelectMany(t => t.Verbs.Select(v => $"{v.ToUpperInvariant()} /api/{t.Route}")).Order().ToList();
         Assert.Equal(
-            ["DELETE /api/accounts/{id}", "DELETE /api/devices/{deviceId}", "GET /api/accounts", "GET /api/devices", "GET /api/devices/nonce", "GET /api/health", "GET /api/kiosks", "GET /api/kiosks/{kioskId}/events",
+            ["DELETE /api/accounts/{id}", "DELETE /api/devices/{deviceId}", "GET /api/accounts", "GET /api/devices", "GET /api/devices/nonce", "GET /api/health", "GET /api/kiosks", "GET /api/kiosks/{kioskId}/events", "GET /api/me",
              "OPTIONS /api/webpubsub/{event}", "POST /api/accounts", "POST /api/accounts/{id}/password", "POST /api/devices", "POST /api/devices/token", "POST /api/kiosks/{kioskId}/enrolments",
              "POST /api/login", "POST /api/logout", "POST /api/negotiate", "POST /api/webpubsub/{event}"],
             routes);

@@ -81,7 +81,7 @@ public sealed class HookTests : IDisposable
         };
         start.Environment["PATH"] = Path.Combine(_project.FullName, "stand-in-bin") + ":" + Environment.GetEnvironmentVariable("PATH");
         start.Environment["STANDIN_LOG"] = _log;
-        foreach (var name in new[] { "RAILCLOUD_API_CLIENT_ID", "RAILCLOUD_TURN_SSH_PUBLIC_KEY", "RAILCLOUD_WEB_URL", "RAILCLOUD_API_URL", "AZURE_TENANT_ID" })
+        foreach (var name in new[] { "RAILCLOUD_API_CLIENT_ID", "RAILCLOUD_TURN_SSH_PUBLIC_KEY", "RAILCLOUD_WEB_URL", "RAILCLOUD_API_URL", "RAILCLOUD_WEBPUBSUB_ENDPOINT", "AZURE_TENANT_ID" })
         {
             start.Environment.Remove(name);
         }
@@ -203,6 +203,7 @@ public sealed class HookTests : IDisposable
         var (exitCode, output, _) = await RunHookAsync("prepackage", new()
         {
             ["RAILCLOUD_API_URL"] = "https://func-abc123.azurewebsites.net",
+            ["RAILCLOUD_WEBPUBSUB_ENDPOINT"] = "https://wps-abc123.webpubsub.azure.com",
             ["RAILCLOUD_API_CLIENT_ID"] = ClientId,
             ["AZURE_TENANT_ID"] = "55555555-6666-7777-8888-999999999999",
         });
@@ -213,6 +214,7 @@ public sealed class HookTests : IDisposable
         Assert.True(exitCode == 0, output);
         var json = JsonNode.Parse(await File.ReadAllTextAsync(config))!;
         Assert.Equal("https://func-abc123.azurewebsites.net", (string?)json["apiBaseUrl"]);
+        Assert.Equal("https://wps-abc123.webpubsub.azure.com", (string?)json["webPubSubEndpoint"]);
         Assert.Equal(ClientId, (string?)json["entra"]!["clientId"]);
         Assert.Equal("https://login.microsoftonline.com/55555555-6666-7777-8888-999999999999", (string?)json["entra"]!["authority"]);
         // Not api://<id>/.default: the pages sign in as the API's own app, and Entra refuses that (AADSTS90009).

@@ -77,7 +77,16 @@ public sealed class WebBuildTests
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Copy(file, target);
             }
+            // As the prepackage hook leaves it: the Static Web App's CSP then admits exactly these origins.
+            await File.WriteAllTextAsync(Path.Combine(alone.FullName, "static", "config.json"),
+                """{"apiBaseUrl":"https://func-abc.azurewebsites.net","webPubSubEndpoint":"https://wps-abc.webpubsub.azure.com","entra":{"clientId":"c","authority":"https://login.microsoftonline.com/t","scope":"c/.default"}}""");
             await AssertAzdBuildsAsync(alone.FullName);
+            var swa = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(alone.FullName, "dist", "staticwebapp.config.json")))!;
+            var policy = (string)swa["globalHeaders"]!["Content-Security-Policy"]!;
+            Assert.Contains("script-src 'self';", policy);
+            Assert.Contains("connect-src 'self' https://func-abc.azurewebsites.net https://wps-abc.webpubsub.azure.com wss://wps-abc.webpubsub.azure.com https://login.microsoftonline.com;", policy);
+            Assert.Contains("frame-src https://login.microsoftonline.com;", policy);
+            Assert.DoesNotContain("unsafe", policy);
         }
         finally
         {

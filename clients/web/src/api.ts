@@ -68,6 +68,8 @@ export const negotiate = (token: string) => call<Negotiated>("/api/negotiate", {
 
 export const logout = (token: string) => call<void>("/api/logout", { method: "POST" }, token);
 
+export const me = (token: string) => call<{ id: string; role: string; deviceId?: string }>("/api/me", { method: "GET" }, token);
+
 export const listKiosks = (token: string) => call<KioskView[]>("/api/kiosks", { method: "GET" }, token);
 
 // ---- Supervisors: devices and accounts ----

@@ -3,7 +3,7 @@
 // supervisor.
 import qrcode from "qrcode-generator";
 import {
-  ApiError, createAccount, createEnrolment, listAccounts, listDevices, removeAccount, resetPassword, revokeDevice,
+  ApiError, me, createAccount, createEnrolment, listAccounts, listDevices, removeAccount, resetPassword, revokeDevice,
   type AccountView, type DeviceView,
 } from "./api";
 import { explain, type TokenSource } from "./signaling";
@@ -21,16 +21,13 @@ const accountResult = $("#account-result");
 
 let tokens: TokenSource | undefined;
 
-/** Shows the console when the signed-in person is a supervisor (the API answers the device list), hides it otherwise. */
+/** Shows the console when the signed-in person is a supervisor (whichever way they signed in), hides it otherwise. */
 export async function startConsole(source: TokenSource): Promise<void> {
   tokens = source;
-  try {
-    await refresh();
-    section.hidden = false;
-  } catch (e) {
-    section.hidden = true;
-    if (!(e instanceof ApiError && e.status === 403)) throw e;
-  }
+  section.hidden = true;
+  if ((await me(await token())).role !== "supervisor") return;
+  await refresh();
+  section.hidden = false;
 }
 
 export function stopConsole(): void {

@@ -74,6 +74,14 @@ public sealed class SignalingApi(
         return TypedResults.Ok(new NegotiateResponse(url.ToString(), DateTimeOffset.UtcNow + ClientUrlLifetime, ice.For(caller.Id)));
     }
 
+    /// <summary>Who the bearer token says the caller is, for pages that show more to supervisors (any sign-in kind).</summary>
+    public async Task<IResult> MeAsync(HttpRequest request)
+    {
+        metrics.Invoked("me");
+        var caller = await AuthenticateAsync(request).ConfigureAwait(false);
+        return caller is null ? Unauthorized() : TypedResults.Ok(new CallerView(caller.Id, caller.Role, caller.DeviceId));
+    }
+
     public async Task<IResult> ListKiosksAsync(HttpRequest request)
     {
         metrics.Invoked("kiosks");
