@@ -67,6 +67,8 @@ public static class ErrorCodes
     public const string PayloadTooLarge = "payload-too-large";
     public const string RateLimited = "rate-limited";
     public const string Unavailable = "unavailable";
+    /// <summary>A crew sign-off for a crew id that is not signed on at that kiosk.</summary>
+    public const string NotOnDuty = "not-on-duty";
 
     // Devices (HTTP only). An unknown, expired, used or voided enrolment code all get the same code.
     public const string EnrolmentInvalid = "enrolment-invalid";

@@ -80,7 +80,7 @@ public sealed record CrewSignOffRequest(string? CrewId);
 
 public abstract record ServerMessage([property: JsonPropertyOrder(-1)] string Event);
 
-public sealed record RegisteredKiosk(string Id, int HeartbeatSeconds) : ServerMessage(Events.Registered)
+public sealed record RegisteredKiosk(string Id, int HeartbeatSeconds, IReadOnlyList<CrewOnDuty> Crew) : ServerMessage(Events.Registered)
 {
     public string Role => Roles.Kiosk;
 }

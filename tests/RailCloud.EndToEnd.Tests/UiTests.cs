@@ -166,6 +166,26 @@ public sealed class UiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReloadedKioskPageShowsTheCrewOnDutyThatTheDashboardShows()
+    {
+        var monitor = await MonitorAsync("MONITOR_02");
+        var kiosk = await KioskAsync("KIOSK_02");
+        await kiosk.GetByLabel("Crew id").FillAsync("C777");
+        await kiosk.GetByLabel("Name (optional)").FillAsync("Katherine Johnson");
+        await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign on" }).ClickAsync();
+        await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_02']")).ToContainTextAsync("C777 (Katherine Johnson)");
+
+        await kiosk.ReloadAsync();
+        await Browser.SignInAsync(kiosk, "Kiosk id", "KIOSK_02", RailCloudStack.Password, "Online");
+
+        await Assertions.Expect(kiosk.Locator("#crew-list")).ToContainTextAsync("C777 – Katherine Johnson");
+        await Assertions.Expect(kiosk.Locator("#crew-empty")).ToBeHiddenAsync();
+        await kiosk.GetByLabel("Crew id").FillAsync("C777");
+        await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign off" }).ClickAsync();
+        await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_02']")).Not.ToContainTextAsync("C777");
+    }
+
+    [Fact]
     public async Task WhenFramesStopTheTileWarnsThatTheVideoFroze()
     {
         var kiosk = await KioskAsync("KIOSK_01");

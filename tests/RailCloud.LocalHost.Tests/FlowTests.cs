@@ -116,6 +116,40 @@ public sealed class FlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SigningOffACrewThatIsNotOnDutyIsRefusedAndNobodyIsTold()
+    {
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_02");
+
+        var refused = await Assert.ThrowsAsync<RailCloudException>(() => kiosk.CrewSignOffAsync("NEVER_ON"));
+        await kiosk.CrewSignOnAsync("C9", "Nine");
+        var next = await monitor.WaitForAsync(m => (string?)m["event"] is Events.CrewSignOn or Events.CrewSignOff, Wait);
+        var token = (await _stack.Api.LoginAsync("MONITOR_01", RailCloudStack.Password)).AccessToken;
+        var audit = await _stack.Api.KioskEventsAsync(token, "KIOSK_02");
+
+        Assert.Equal(ErrorCodes.NotOnDuty, refused.Code);
+        Assert.Equal((Events.CrewSignOn, "C9"), ((string?)next["event"], (string?)next["crewId"]));   // the refused sign-off was never broadcast
+        Assert.DoesNotContain(audit.Items, e => e.CrewId == "NEVER_ON");
+        await kiosk.CrewSignOffAsync("C9");
+    }
+
+    [Fact]
+    public async Task AKioskThatRegistersAgainIsToldWhoIsOnDutyThere()
+    {
+        await using (var first = await _stack.ConnectAsync("KIOSK_01"))
+        {
+            await first.CrewSignOnAsync("C42", "Grace Hopper");
+        }
+        await using var again = await RailCloudConnection.ConnectAsync(_stack.Api, "KIOSK_01", RailCloudStack.Password);
+
+        var registered = await again.RegisterAsync();
+
+        var crew = Assert.Single(registered["crew"]!.AsArray())!;
+        Assert.Equal(("C42", "Grace Hopper"), ((string?)crew["crewId"], (string?)crew["name"]));
+        await again.CrewSignOffAsync("C42");
+    }
+
+    [Fact]
     public async Task TheAuditTrailListsCrewAndSessionEventsNewestFirstPageByPage()
     {
         await using var monitor = await _stack.ConnectAsync("MONITOR_01");

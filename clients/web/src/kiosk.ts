@@ -121,6 +121,10 @@ crewForm.addEventListener("submit", async (event) => {
   const name = String(data.get("name") ?? "").trim();
   if (!crewId || !signaling) return;
   const signOn = submitter?.value !== "off";
+  if (!signOn && !crewOnDuty.has(crewId)) {
+    addToTimeline(timeline, `Crew ${crewId} is not signed on here`, "error");
+    return;
+  }
   await signaling.send(signOn ? "crew-sign-on" : "crew-sign-off", signOn ? { crewId, name: name || undefined } : { crewId });
   if (signOn) crewOnDuty.set(crewId, name || undefined); else crewOnDuty.delete(crewId);
   renderCrew();
@@ -153,6 +157,10 @@ function onDisconnected(reason: string): void {
 function onMessage(message: ServerMessage): void {
   switch (message.event) {
     case "registered":
+      // Who is on duty here comes from the backend, so a reloaded page shows the same crew as the dashboard.
+      crewOnDuty.clear();
+      for (const member of message.crew ?? []) crewOnDuty.set(member.crewId, member.name ?? undefined);
+      renderCrew();
       setStatus(status, "Online", "online");
       addToTimeline(timeline, "Online");
       window.clearInterval(heartbeat);

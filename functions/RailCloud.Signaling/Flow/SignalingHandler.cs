@@ -187,7 +187,8 @@ public sealed class SignalingHandler(
         c.State.Registered = true;
         logger.LogInformation("Kiosk {KioskId} is online on connection {ConnectionId}", c.State.Id, c.ConnectionId);
         await notify.ToMonitorsAsync(new KioskOnline(c.State.Id, c.Now), cancellationToken).ConfigureAwait(false);
-        return Reply(new RegisteredKiosk(c.State.Id, (int)options.Value.HeartbeatInterval.TotalSeconds), c.State);
+        // The kiosk learns who is on duty there, so a reloaded page shows the same crew as the dashboard.
+        return Reply(new RegisteredKiosk(c.State.Id, (int)options.Value.HeartbeatInterval.TotalSeconds, KioskStore.ReadCrew(kiosk)), c.State);
     }
 
     private async Task<IResult> RegisterMonitorAsync(EventContext c, CancellationToken cancellationToken)
@@ -408,10 +409,15 @@ public sealed class SignalingHandler(
             }
             name = n.Trim().Length == 0 ? null : n.Trim();
         }
+        var onDuty = true;
         await kiosks.UpdateAsync(c.State.Id, k =>
         {
             var crew = KioskStore.ReadCrew(k);
-            crew.RemoveAll(m => m.CrewId == crewId);
+            onDuty = crew.RemoveAll(m => m.CrewId == crewId) > 0;
+            if (c.Event == Events.CrewSignOff && !onDuty)
+            {
+                return false;   // nothing to change, and nothing to tell anyone
+            }
             if (c.Event == Events.CrewSignOn)
             {
                 crew.Add(new CrewOnDuty(crewId, name, c.Now));
@@ -419,6 +425,10 @@ public sealed class SignalingHandler(
             KioskStore.WriteCrew(k, crew);
             return true;
         }, cancellationToken).ConfigureAwait(false);
+        if (c.Event == Events.CrewSignOff && !onDuty)
+        {
+            return Refuse(c, ErrorCodes.NotOnDuty, $"Crew {crewId} is not signed on at {c.State.Id}.");
+        }
         await audit.AddAsync(new AuditEntry(c.Event, c.Now, c.State.Id, CrewId: crewId, Name: name), cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Event}: crew {CrewId} at kiosk {KioskId}", c.Event, crewId, c.State.Id);
         await notify.ToMonitorsAsync(new CrewEvent(c.Event, c.State.Id, crewId, name, c.Now), cancellationToken).ConfigureAwait(false);
