@@ -186,6 +186,33 @@ public sealed class UiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFreshPageAsksToSignInAndSigningOutEndsTheWatchingAndShowsTheFormAgain()
+    {
+        var fresh = await _browser.NewPageAsync(_stack.BaseUri);
+        await fresh.GotoAsync("/monitor");
+        await Assertions.Expect(fresh.Locator("#status")).ToHaveTextAsync("Not signed in");
+        await Assertions.Expect(fresh.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeHiddenAsync();
+
+        var kiosk = await KioskAsync("KIOSK_01");
+        var monitor = await MonitorAsync("MONITOR_01");
+        await StartButton(monitor, "KIOSK_01").ClickAsync();
+        await WaitForVideoAsync(monitor, "KIOSK_01");
+        await Assertions.Expect(kiosk.Locator("#viewer")).ToHaveTextAsync("Being viewed by MONITOR_01");
+
+        await monitor.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+
+        await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Signed out");
+        await Assertions.Expect(monitor.Locator("#sign-in")).ToBeVisibleAsync();
+        await Assertions.Expect(monitor.Locator("#grid .tile")).ToHaveCountAsync(0);
+        await Assertions.Expect(kiosk.Locator("#viewer")).ToHaveTextAsync("Not being viewed", new() { Timeout = 15_000 });
+
+        await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Signed out");
+        await Assertions.Expect(kiosk.Locator("#sign-in")).ToBeVisibleAsync();
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
+    }
+
+    [Fact]
     public async Task WhenFramesStopTheTileWarnsThatTheVideoFroze()
     {
         var kiosk = await KioskAsync("KIOSK_01");

@@ -13,6 +13,7 @@ const signInForm = $<HTMLFormElement>("#sign-in");
 const signInError = $("#sign-in-error");
 const enrolForm = $<HTMLFormElement>("#enrol");
 const enrolError = $("#enrol-error");
+const signOut = $<HTMLButtonElement>("#sign-out");
 const crewForm = $<HTMLFormElement>("#crew");
 const crewList = $("#crew-list");
 
@@ -30,11 +31,27 @@ async function connect(signIn: { account: { id: string }; token: TokenSource }):
   await signaling.start();
   $("#kiosk-id").textContent = kioskId;
   enrolForm.hidden = true;
+  signOut.hidden = false;
 }
+
+// Signing out here only stops this page (the sign-in lived in memory); other devices of the kiosk stay online.
+signOut.addEventListener("click", () => void (async () => {
+  window.clearInterval(heartbeat);
+  endSession();
+  signaling?.stop();
+  signaling = undefined;
+  signOut.hidden = true;
+  setStatus(status, "Signed out", "offline");
+  signInForm.hidden = false;
+  const enrolled = await storedDevice().catch(() => undefined);
+  enrolForm.hidden = enrolled !== undefined;
+  addToTimeline(timeline, enrolled ? "Signed out. This device stays enrolled: reload the page to sign in with it again." : "Signed out");
+})());
 
 onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", connect);
 
 function onSignedOut(reason: string, code: string): void {
+  signOut.hidden = true;
   window.clearInterval(heartbeat);
   endSession();
   signaling = undefined;
@@ -149,7 +166,7 @@ function onConnected(): void {
 
 function onDisconnected(reason: string): void {
   setStatus(status, "Offline – reconnecting…", "offline");
-  addToTimeline(timeline, `Connection lost (${reason}); reconnecting`, "error");
+  addToTimeline(timeline, reason ? `Connection lost (${reason}); reconnecting` : "Connection lost; reconnecting", "error");
   window.clearInterval(heartbeat);
   endSession();
 }

@@ -14,6 +14,7 @@ const signInError = $("#sign-in-error");
 const kioskRows = $("#kiosks tbody");
 const grid = $("#grid");
 const relayOnly = $<HTMLInputElement>("#relay-only");
+const signOut = $<HTMLButtonElement>("#sign-out");
 
 interface TileStats { state: string; path: string; bitrateKbps: number; fps: number; lost: number; rttMs: number; codec: string; framesDecoded: number; width: number; height: number; frozen: boolean }
 
@@ -60,12 +61,33 @@ async function connect(id: string): Promise<void> {
   window.clearInterval(refresher);
   refresher = window.setInterval(() => void refreshKiosks(), 10_000);
   void startConsole(tokens).catch(() => undefined);
+  signOut.hidden = false;
+}
+
+// Signing out stops this dashboard (its sessions end, the kiosks are told) and forgets the in-memory sign-in; other
+// screens signed in with the same account stay as they are.
+signOut.addEventListener("click", () => {
+  const active = signaling;
+  signaling = undefined;
+  stopEverything();
+  active?.stop();
+  tokens = async () => { throw new ApiError(401, "unauthorized", "Not signed in."); };
+  kiosks.clear();
+  renderKiosks();
+  setStatus(status, "Signed out", "offline");
+  signInForm.hidden = false;
+  addToTimeline(timeline, "Signed out");
+});
+
+function stopEverything(): void {
+  window.clearInterval(refresher);
+  stopConsole();
+  signOut.hidden = true;
+  for (const kioskId of [...tiles.keys()]) closeTile(kioskId);
 }
 
 function onSignedOut(reason: string): void {
-  window.clearInterval(refresher);
-  stopConsole();
-  for (const kioskId of [...tiles.keys()]) closeTile(kioskId);
+  stopEverything();
   signaling = undefined;
   showSignedOut(signInForm, signInError, status, timeline, reason);
 }
@@ -123,7 +145,7 @@ function onConnected(): void {
 
 function onDisconnected(reason: string): void {
   setStatus(status, "Offline – reconnecting…", "offline");
-  addToTimeline(timeline, `Connection lost (${reason}); reconnecting`, "error");
+  addToTimeline(timeline, reason ? `Connection lost (${reason}); reconnecting` : "Connection lost; reconnecting", "error");
 }
 
 function onMessage(message: ServerMessage): void {

@@ -38,7 +38,7 @@ export class Signaling {
       },
     );
     this.client.on("connected", () => handlers.onConnected());
-    this.client.on("disconnected", (e) => { if (!this.stopped) handlers.onDisconnected(e.message?.message ?? "connection lost"); });
+    this.client.on("disconnected", (e) => { if (!this.stopped) handlers.onDisconnected(e.message?.message ?? ""); });
     // Replies and messages to one connection come from the server; broadcasts to monitors come through their group.
     const deliver = (data: unknown) => {
       if (data && typeof data === "object" && typeof (data as ServerMessage).event === "string") handlers.onMessage(data as ServerMessage);
