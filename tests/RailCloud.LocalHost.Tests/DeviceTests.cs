@@ -247,6 +247,25 @@ public sealed class DeviceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InAppServiceTheAppsOwnHostNameIsAValidAudience()
+    {
+        // App Service sets WEBSITE_HOSTNAME; the worker behind the Functions host may see another Host header.
+        await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?> { ["WEBSITE_HOSTNAME"] = "func-railcloud.azurewebsites.net" });
+        await stack.CreateAccountAsync("KIOSK_05", Roles.Kiosk);
+        await stack.CreateAccountAsync("SUPERVISOR_05", Roles.Supervisor);
+        var supervisor = (await stack.Api.LoginAsync("SUPERVISOR_05", RailCloudStack.Password)).AccessToken;
+        var enrolment = await stack.Api.CreateEnrolmentAsync(supervisor, "KIOSK_05");
+        using var key = DeviceKey.Create();
+        var device = await stack.Api.RegisterDeviceAsync(enrolment.Code, key.PublicJwk);
+
+        var login = await stack.Api.DeviceTokenAsync(key.SignAssertion(device.DeviceId, "https://func-railcloud.azurewebsites.net/api/devices/token", (await stack.Api.DeviceNonceAsync()).Nonce));
+        var elsewhere = await RefusalCodeAsync(() => stack.Api.DeviceTokenAsync(key.SignAssertion(device.DeviceId, "https://func-other.azurewebsites.net/api/devices/token", stack.Api.DeviceNonceAsync().Result.Nonce)));
+
+        Assert.Equal("KIOSK_05", login.Id);
+        Assert.Equal(ErrorCodes.AssertionInvalid, elsewhere);
+    }
+
+    [Fact]
     public async Task DeviceSignInIsRateLimitedLikeLogins()
     {
         await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?> { ["Auth:LoginsPerMinutePerAddress"] = "3" });

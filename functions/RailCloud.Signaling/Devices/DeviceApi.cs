@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using RailCloud.Protocol;
 using RailCloud.Signaling.Auth;
@@ -11,7 +12,7 @@ namespace RailCloud.Signaling.Devices;
 /// The device routes: enrolment codes (supervisors), registration, nonces and sign-in (devices), listing and
 /// revocation (supervisors). The anonymous ones are rate-limited per address like /api/login.
 /// </summary>
-public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authenticator, SignInLimiter limiter, Tables tables, SignalingMetrics metrics, ILogger<DeviceApi> logger)
+public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authenticator, SignInLimiter limiter, Tables tables, SignalingMetrics metrics, IConfiguration configuration, ILogger<DeviceApi> logger)
 {
     public const string TokenPath = "/api/devices/token";
 
@@ -63,7 +64,7 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
         }
         var body = await SignalingApi.ReadJsonAsync<DeviceTokenRequest>(request).ConfigureAwait(false);
         await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        return Answer(await devices.SignInAsync(body?.Assertion, AudienceOf(request), request.Headers.UserAgent.ToString(), request.HttpContext.RequestAborted).ConfigureAwait(false));
+        return Answer(await devices.SignInAsync(body?.Assertion, AudiencesOf(request), request.Headers.UserAgent.ToString(), request.HttpContext.RequestAborted).ConfigureAwait(false));
     }
 
     public async Task<IResult> ListAsync(HttpRequest request)
@@ -89,8 +90,14 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
         return result.Ok ? TypedResults.NoContent() : Answer(result);
     }
 
-    /// <summary>What a device's assertion must name as its audience: this route's own absolute URL.</summary>
-    public static string AudienceOf(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}";
+    /// <summary>
+    /// What a device's assertion may name as its audience: this route's absolute URL as the request arrived, or, in
+    /// App Service, at the app's own host name (<c>WEBSITE_HOSTNAME</c>): the Functions host forwards requests to the
+    /// worker, which need not see the public Host header.
+    /// </summary>
+    private string[] AudiencesOf(HttpRequest request) => configuration["WEBSITE_HOSTNAME"] is { Length: > 0 } site
+        ? [$"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}", $"https://{site}{TokenPath}"]
+        : [$"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}"];
 
     private IResult? Throttled(HttpRequest request)
     {

@@ -157,17 +157,17 @@ public sealed partial class DeviceService(
 
     /// <summary>
     /// Signs a device in with its assertion: a compact JWS, ES256 only, signed by the device key, with <c>sub</c> (the
-    /// device id), <c>aud</c> (<paramref name="audience"/>), <c>iat</c> (within the clock skew), a one-time <c>jti</c>
+    /// device id), <c>aud</c> (one of <paramref name="audience"/>), <c>iat</c> (within the clock skew), a one-time <c>jti</c>
     /// and a server <c>nonce</c>. Answers the same token a password login would, carrying the device id.
     /// </summary>
-    public async Task<DeviceResult<LoginResponse>> SignInAsync(string? assertion, string audience, string? userAgent, CancellationToken cancellationToken)
+    public async Task<DeviceResult<LoginResponse>> SignInAsync(string? assertion, IReadOnlyList<string> audience, string? userAgent, CancellationToken cancellationToken)
     {
         static DeviceResult<LoginResponse> Invalid(string detail) =>
             DeviceResult<LoginResponse>.Refused(401, ErrorCodes.AssertionInvalid, "Invalid device assertion", detail);
 
         // Behind a TLS-terminating front end the API may see http:// for what the device called as https://.
         string[] audiences = options.Value.Audience is { } configured ? [configured.ToString()]
-            : audience.StartsWith("http://", StringComparison.Ordinal) ? [audience, "https://" + audience["http://".Length..]] : [audience];
+            : [.. audience.SelectMany(a => a.StartsWith("http://", StringComparison.Ordinal) ? new[] { a, "https://" + a["http://".Length..] } : [a]).Distinct()];
 
         if (string.IsNullOrEmpty(assertion) || assertion.Length > MaxAssertionLength || assertion.Split('.') is not [var header64, var payload64, var signature64])
         {
