@@ -213,6 +213,26 @@ public sealed class UiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKioskWhoseCameraIsDeniedSaysSoAndTheMonitorsTileSaysItHasNoCamera()
+    {
+        var kiosk = await _browser.NewPageAsync(_stack.BaseUri);
+        // As when the person at the kiosk (or its policy) refuses the camera.
+        await kiosk.AddInitScriptAsync("navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));");
+        await kiosk.GotoAsync("/kiosk");
+        await Browser.SignInAsync(kiosk, "Kiosk id", "KIOSK_02", RailCloudStack.Password, "Online – no camera");
+        await Assertions.Expect(kiosk.Locator("#camera-warning")).ToHaveTextAsync("No camera: access to the camera was denied. Monitors will see that this kiosk sends no video.");
+        var monitor = await MonitorAsync("MONITOR_02");
+
+        await StartButton(monitor, "KIOSK_02").ClickAsync();
+
+        var tile = monitor.Locator(".tile[data-kiosk='KIOSK_02']");
+        await Assertions.Expect(tile.Locator(".tile-message")).ToHaveTextAsync("KIOSK_02 has no camera (it is missing or access to it was denied).", new() { Timeout = 15_000 });
+        await Assertions.Expect(tile).ToHaveAttributeAsync("data-state", "no-camera");
+        await monitor.WaitForTimeoutAsync(4000);   // longer than the frozen-video warning would take
+        await Assertions.Expect(tile).ToHaveAttributeAsync("data-state", "no-camera");
+    }
+
+    [Fact]
     public async Task WhenFramesStopTheTileWarnsThatTheVideoFroze()
     {
         var kiosk = await KioskAsync("KIOSK_01");

@@ -150,11 +150,17 @@ crewForm.addEventListener("submit", async (event) => {
 });
 
 async function startCamera(): Promise<void> {
+  const warning = $("#camera-warning");
   try {
     camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: false });
     preview.srcObject = camera;
+    warning.hidden = true;
   } catch (error) {
-    addToTimeline(timeline, `Camera unavailable: ${(error as Error).message}`, "error");
+    const why = (error as Error).name === "NotAllowedError" ? "access to the camera was denied" : (error as Error).message || "no camera was found";
+    // Said where a person at the kiosk sees it; monitors see "The kiosk has no camera" on their tile.
+    warning.textContent = `No camera: ${why}. Monitors will see that this kiosk sends no video.`;
+    warning.hidden = false;
+    addToTimeline(timeline, `Camera unavailable: ${why}`, "error");
   }
 }
 
@@ -178,7 +184,8 @@ function onMessage(message: ServerMessage): void {
       crewOnDuty.clear();
       for (const member of message.crew ?? []) crewOnDuty.set(member.crewId, member.name ?? undefined);
       renderCrew();
-      setStatus(status, "Online", "online");
+      if (camera) setStatus(status, "Online", "online");
+      else setStatus(status, "Online – no camera", "connecting");
       addToTimeline(timeline, "Online");
       window.clearInterval(heartbeat);
       heartbeat = window.setInterval(() => void signaling?.send("heartbeat-ping", {}).catch(() => undefined), (message.heartbeatSeconds ?? 30) * 1000);
@@ -234,6 +241,15 @@ async function answer(message: ServerMessage): Promise<void> {
     setStatus(viewer, `Being viewed by ${message.fromId}`, "viewed");
   }
   const { pc } = session;
+  if (!camera) {
+    // Perhaps a camera was plugged in (or allowed) since: try again before answering.
+    await startCamera();
+    const found = camera as MediaStream | undefined;   // startCamera may have set it
+    if (found) {
+      found.getTracks().forEach((track) => pc.addTrack(track, found));
+      if (status.dataset.state === "connecting") setStatus(status, "Online", "online");
+    }
+  }
   await pc.setRemoteDescription(message.offer);
   for (const candidate of session.pending.splice(0)) await pc.addIceCandidate(candidate).catch(() => undefined);
   const description = await pc.createAnswer();

@@ -22,6 +22,8 @@ interface Tile {
   kioskId: string;
   /** The person asked to watch this kiosk and has not pressed Stop: the tile tries again when it can. */
   wanted: boolean;
+  /** The kiosk answered without video: no frozen-video warning, no "connected" wording. */
+  noCamera?: boolean;
   restartTimer?: number;
   sessionId?: string;
   pc?: RTCPeerConnection;
@@ -216,6 +218,12 @@ function onMessage(message: ServerMessage): void {
         void tile.pc.setRemoteDescription(message.answer).then(async () => {
           for (const candidate of tile.pending.splice(0)) await tile.pc!.addIceCandidate(candidate).catch(() => undefined);
         });
+        // A kiosk without a camera answers without sending video: say so rather than show a black tile.
+        if (!/^a=(sendonly|sendrecv)\r?$/m.test(message.answer.sdp ?? "")) {
+          tile.message.textContent = `${message.fromId} has no camera (it is missing or access to it was denied).`;
+          tile.element.dataset.state = "no-camera";
+          tile.noCamera = true;
+        }
       }
       break;
     }
@@ -275,6 +283,7 @@ async function beginSession(message: ServerMessage): Promise<void> {
   stopMedia(tile);
   tile.sessionId = message.sessionId;
   tile.stats = { state: "new", path: "–", bitrateKbps: 0, fps: 0, lost: 0, rttMs: 0, codec: "–", framesDecoded: 0, width: 0, height: 0, frozen: false };
+  tile.noCamera = false;
   tile.lastBytes = 0;
   tile.lastFrames = 0;
   tile.element.dataset.state = "connecting";
@@ -292,7 +301,7 @@ async function beginSession(message: ServerMessage): Promise<void> {
     if (e.candidate) void signaling?.send("ice-candidate", { targetId: message.kioskId, candidate: e.candidate.toJSON() }).catch(() => undefined);
   };
   pc.onconnectionstatechange = () => {
-    if (pc.connectionState === "connected") tile.message.textContent = "";
+    if (pc.connectionState === "connected" && !tile.noCamera) tile.message.textContent = "";
     if (pc.connectionState === "failed" && tile.pc === pc) {
       // ICE restart first; if the media path is not back within 10 s, renegotiate from scratch (a new session).
       tile.message.textContent = "Connection lost; trying to restore it…";
@@ -398,7 +407,7 @@ async function updateStats(tile: Tile): Promise<void> {
     tile.lastFramesChangedAt = now;
   }
   s.frozen = s.state === "connected" && s.framesDecoded > 0 && now - tile.lastFramesChangedAt > 3000;
-  tile.element.dataset.state = s.frozen ? "frozen" : s.state;
+  tile.element.dataset.state = tile.noCamera ? "no-camera" : s.frozen ? "frozen" : s.state;
   if (s.frozen) tile.message.textContent = "Video has frozen: no new frames for 3 seconds.";
   else if (s.state === "connected" && tile.message.textContent?.startsWith("Video has frozen")) tile.message.textContent = "";
   const entries: [string, string][] = [
