@@ -233,6 +233,29 @@ public sealed class UiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SmallThingsSayWhatHappened()
+    {
+        // A crew sign-on before the kiosk is signed in is not silently dropped.
+        var kiosk = await _browser.NewPageAsync(_stack.BaseUri);
+        await kiosk.GotoAsync("/kiosk");
+        await kiosk.GetByLabel("Crew id").FillAsync("C5");
+        await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign on" }).ClickAsync();
+        await Assertions.Expect(kiosk.Locator("#timeline")).ToContainTextAsync("Sign in first: crew sign-on and sign-off need the kiosk to be signed in.");
+
+        // A double click on Start starts one session, logged once.
+        await Browser.SignInAsync(kiosk, "Kiosk id", "KIOSK_01", RailCloudStack.Password, "Online");
+        var monitor = await MonitorAsync("MONITOR_01");
+        await StartButton(monitor, "KIOSK_01").DblClickAsync();
+        await WaitForVideoAsync(monitor, "KIOSK_01");
+        await monitor.WaitForTimeoutAsync(1000);
+        Assert.Equal(1, await monitor.Locator("#timeline li", new() { HasTextString = "Watching KIOSK_01" }).CountAsync());
+
+        // Changing "Relay only" says it applies to the next start.
+        await monitor.GetByLabel("Relay only (TURN)").CheckAsync();
+        await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("Relay only is on for tiles started from now on");
+    }
+
+    [Fact]
     public async Task WhenFramesStopTheTileWarnsThatTheVideoFroze()
     {
         var kiosk = await KioskAsync("KIOSK_01");

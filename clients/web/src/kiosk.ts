@@ -136,7 +136,11 @@ crewForm.addEventListener("submit", async (event) => {
   const data = new FormData(crewForm);
   const crewId = String(data.get("crewId")).trim();
   const name = String(data.get("name") ?? "").trim();
-  if (!crewId || !signaling) return;
+  if (!crewId) return;
+  if (!signaling) {
+    addToTimeline(timeline, "Sign in first: crew sign-on and sign-off need the kiosk to be signed in.", "error");
+    return;
+  }
   const signOn = submitter?.value !== "off";
   if (!signOn && !crewOnDuty.has(crewId)) {
     addToTimeline(timeline, `Crew ${crewId} is not signed on here`, "error");

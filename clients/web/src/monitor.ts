@@ -49,6 +49,12 @@ const tiles = new Map<string, Tile>();
 
 // Remember the choice of relay-only ICE (also settable with ?relay=1, for checking TURN).
 relayOnly.checked = new URLSearchParams(location.search).get("relay") === "1";
+relayOnly.addEventListener("change", () => {
+  // A running tile keeps the path it has; say so instead of leaving people to wonder.
+  if ([...tiles.values()].some((t) => t.sessionId)) {
+    addToTimeline(timeline, `Relay only is ${relayOnly.checked ? "on" : "off"} for tiles started from now on; press Stop and Start to apply it to a running tile.`);
+  }
+});
 
 onSignIn(signInForm, signInError, status, ["monitor", "supervisor"], "monitor", async (signIn) => {
   tokens = (renew) => signIn.token(renew);
@@ -257,6 +263,8 @@ function onMessage(message: ServerMessage): void {
 let pendingStart: string | undefined;
 
 async function startMonitoring(kioskId: string): Promise<void> {
+  // A second press (a double click) while the first start is on its way changes nothing.
+  if (pendingStart === kioskId) return;
   hideError();
   const tile = tiles.get(kioskId) ?? createTile(kioskId);
   tile.wanted = true;
@@ -267,7 +275,13 @@ async function startMonitoring(kioskId: string): Promise<void> {
   w.railcloudClickedAt[kioskId] = performance.now();
   if (w.railcloudFirstFrameAt) delete w.railcloudFirstFrameAt[kioskId];
   pendingStart = kioskId;
-  await signaling?.send("start-monitoring", { kioskId });
+  try {
+    await signaling?.send("start-monitoring", { kioskId });
+  } catch (error) {
+    pendingStart = undefined;
+    tile.message.textContent = `Could not ask RailCloud to start (${(error as Error).message}); press Start to try again.`;
+    tile.element.dataset.state = "refused";
+  }
 }
 
 async function stopMonitoring(kioskId: string): Promise<void> {
