@@ -58,5 +58,5 @@ public sealed class DeviceKey : IDisposable
 
     public void Dispose() => _key.Dispose();
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 }

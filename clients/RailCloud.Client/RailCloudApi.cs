@@ -18,34 +18,26 @@ public sealed class RailCloudApi(HttpClient http)
 
     public async Task<NegotiateResponse> NegotiateAsync(string accessToken, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/negotiate");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Post, "api/negotiate", accessToken, null, cancellationToken).ConfigureAwait(false);
         return await ReadAsync<NegotiateResponse>(response, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task LogoutAsync(string accessToken, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/logout");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Post, "api/logout", accessToken, null, cancellationToken).ConfigureAwait(false);
         await EnsureAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<KioskView>> ListKiosksAsync(string accessToken, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "api/kiosks");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Get, "api/kiosks", accessToken, null, cancellationToken).ConfigureAwait(false);
         return await ReadAsync<List<KioskView>>(response, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<AuditPage> KioskEventsAsync(string accessToken, string kioskId, int pageSize = 50, string? continuationToken = null, CancellationToken cancellationToken = default)
     {
         var url = $"api/kiosks/{Uri.EscapeDataString(kioskId)}/events?pageSize={pageSize}" + (continuationToken is null ? "" : $"&continuationToken={Uri.EscapeDataString(continuationToken)}");
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Get, url, accessToken, null, cancellationToken).ConfigureAwait(false);
         return await ReadAsync<AuditPage>(response, cancellationToken).ConfigureAwait(false);
     }
 

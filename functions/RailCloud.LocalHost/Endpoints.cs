@@ -1,6 +1,7 @@
 using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Http;
+using RailCloud.Signaling.WebPubSub;
 
 namespace RailCloud.LocalHost;
 
@@ -43,7 +44,7 @@ public static class Endpoints
         // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
         // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
         // Answered before the static files, so a config.json that azd wrote for Azure never points local pages there.
-        var policy = ContentSecurityPolicy(root, app.Environment.ContentRootPath, app.Configuration);
+        var policy = ContentSecurityPolicy(root, app.Environment.ContentRootPath, app.Configuration, app.Services.GetRequiredService<WebPubSubServiceClient>().Endpoint);
         app.Use(async (context, next) =>
         {
             if (!context.Request.Path.StartsWithSegments("/api"))
@@ -70,17 +71,16 @@ public static class Endpoints
     /// clients/web/csp.json's policy for the pages served here: the API is this origin; connections may also go to the
     /// Web PubSub endpoint (http and ws) and, when Entra sign-in is set up, its authority (also in a frame, for MSAL).
     /// </summary>
-    private static string ContentSecurityPolicy(string root, string contentRoot, IConfiguration configuration)
+    private static string ContentSecurityPolicy(string root, string contentRoot, IConfiguration configuration, Uri webPubSub)
     {
         static string? Origin(string? url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : null;
         // Beside dist/ when serving the built pages; else the repository's, found as the pages are.
         var file = new[] { Path.Combine(root, "..", "csp.json"), Path.Combine(FindWebRoot(contentRoot) ?? root, "..", "csp.json") }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException($"clients/web/csp.json (the pages' Content-Security-Policy) was not found beside {root}.");
         var policy = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("policy").GetString()!;
-        var pubsub = Origin(configuration["WebPubSub:Endpoint"])
-            ?? Origin(configuration["WebPubSub:ConnectionString"]?.Split(';').Select(p => p.Split('=', 2)).FirstOrDefault(p => p[0].Trim().Equals("Endpoint", StringComparison.OrdinalIgnoreCase))?[1]);
+        var pubsub = webPubSub.GetLeftPart(UriPartial.Authority);
         var entra = Origin(configuration["WebClient:Entra:Authority"]);
-        var connect = new[] { pubsub, pubsub is null ? null : "ws" + pubsub[4..], entra }.Where(o => o is not null).Distinct();
+        var connect = new[] { pubsub, "ws" + pubsub[4..], entra }.Where(o => o is not null).Distinct();
         return policy.Replace("{connect}", string.Join(' ', connect), StringComparison.Ordinal).Replace("{frame}", entra ?? "'none'", StringComparison.Ordinal).Replace(" ;", ";", StringComparison.Ordinal);
     }
 

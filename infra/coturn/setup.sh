@@ -41,11 +41,8 @@ fetch() { # description url [curl args...]
   return 1
 }
 
-json_field() { # field: prints the JSON string field from stdin (jq on the VM; python3 or node where jq is missing)
-  if command -v jq >/dev/null; then jq -er ".$1"
-  elif command -v python3 >/dev/null; then python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
-  else node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s)['$1']))"
-  fi
+json_field() { # field: prints the JSON string field from stdin (jq, which the VM gets; python3 where jq is missing)
+  if command -v jq >/dev/null; then jq -er ".$1"; else python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; fi
 }
 
 if [ "$manage_service" = 1 ]; then

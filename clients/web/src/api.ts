@@ -90,17 +90,28 @@ export const removeAccount = (token: string, id: string) => call<void>(`/api/acc
 export const resetPassword = (token: string, id: string) => call<{ id: string; password?: string }>(`/api/accounts/${encodeURIComponent(id)}/password`, json({}), token);
 
 /**
- * A password sign-in kept for as long as the page is open (in memory only), so an unattended kiosk or a wall
- * dashboard renews its access token by itself: shortly before it expires, and whenever the API refuses it (a
- * logout elsewhere voids every earlier token). A changed password or a removed account ends it: login says 401.
+ * A sign-in that renews its access token by itself: shortly before it expires, and whenever the API refuses it (a
+ * logout elsewhere voids every earlier token). How it signs in again is the subclass's.
  */
-export class PasswordSignIn {
-  constructor(public account: Login, private readonly password: string) {}
+export abstract class RenewingSignIn {
+  constructor(public account: Login) {}
+
+  protected abstract signInAgain(): Promise<Login>;
 
   async token(renew = false): Promise<string> {
     if (renew || Date.parse(this.account.expiresAt) - Date.now() < 120_000) {
-      this.account = await login(this.account.id, this.password);
+      this.account = await this.signInAgain();
     }
     return this.account.accessToken;
   }
+}
+
+/**
+ * A password sign-in kept for as long as the page is open (in memory only), so an unattended kiosk or a wall
+ * dashboard stays signed in. A changed password or a removed account ends it: login says 401.
+ */
+export class PasswordSignIn extends RenewingSignIn {
+  constructor(account: Login, private readonly password: string) { super(account); }
+
+  protected signInAgain(): Promise<Login> { return login(this.account.id, this.password); }
 }

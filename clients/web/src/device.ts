@@ -1,7 +1,7 @@
 // An enrolled kiosk device: an ECDSA P-256 key made here with WebCrypto, not extractable, kept in IndexedDB (a
 // CryptoKey survives there as it is, still not extractable, across reloads and browser restarts), and the device id
 // the API gave it. The kiosk signs in with a short assertion signed by that key; nothing long-lived is stored or sent.
-import { apiUrl, call, type Login } from "./api";
+import { RenewingSignIn, apiUrl, call, type Login } from "./api";
 
 interface StoredDevice { deviceId: string; kioskId: string; privateKey: CryptoKey }
 
@@ -61,21 +61,14 @@ export async function enrol(code: string, name: string | undefined): Promise<Sto
  * The kiosk's sign-in as an enrolled device: a fresh server nonce, an ES256 assertion signed with the stored key,
  * and the usual short-lived token; renewed the same way shortly before it expires or when the API refuses it.
  */
-export class DeviceSignIn {
-  private constructor(public account: Login, private readonly device: StoredDevice) {}
+export class DeviceSignIn extends RenewingSignIn {
+  private constructor(account: Login, private readonly device: StoredDevice) { super(account); }
 
   static async start(device: StoredDevice): Promise<DeviceSignIn> {
     return new DeviceSignIn(await DeviceSignIn.signIn(device), device);
   }
 
-  get deviceId(): string { return this.device.deviceId; }
-
-  async token(renew = false): Promise<string> {
-    if (renew || Date.parse(this.account.expiresAt) - Date.now() < 120_000) {
-      this.account = await DeviceSignIn.signIn(this.device);
-    }
-    return this.account.accessToken;
-  }
+  protected signInAgain(): Promise<Login> { return DeviceSignIn.signIn(this.device); }
 
   private static async signIn(device: StoredDevice): Promise<Login> {
     const { nonce } = await call<{ nonce: string }>("/api/devices/nonce", { method: "GET" });

@@ -237,5 +237,6 @@ public sealed partial class AccountService(AccountStore accounts, KioskStore kio
     /// </summary>
     private DateTimeOffset NextWholeSecond() => DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds() + 1);
 
-    private static string Truncate(string id) => id.Length > 64 ? id[..64] + "…" : id;
+    /// <summary>An id as it may be echoed in a message: at most 64 characters.</summary>
+    internal static string Truncate(string id) => id.Length > 64 ? id[..64] + "…" : id;
 }

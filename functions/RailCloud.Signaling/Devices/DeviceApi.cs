@@ -24,7 +24,7 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
         {
             return refusal;
         }
-        var page = new Uri($"{request.Scheme}://{request.Host}{request.PathBase}/kiosk");
+        var page = new Uri(OriginOf(request) + "/kiosk");
         return Answer(await devices.CreateEnrolmentAsync(kioskId, supervisor.Id, page, request.HttpContext.RequestAborted).ConfigureAwait(false), created: true);
     }
 
@@ -96,8 +96,11 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     /// worker, which need not see the public Host header.
     /// </summary>
     private string[] AudiencesOf(HttpRequest request) => configuration["WEBSITE_HOSTNAME"] is { Length: > 0 } site
-        ? [$"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}", $"https://{site}{TokenPath}"]
-        : [$"{request.Scheme}://{request.Host}{request.PathBase}{TokenPath}"];
+        ? [OriginOf(request) + TokenPath, $"https://{site}{TokenPath}"]
+        : [OriginOf(request) + TokenPath];
+
+    /// <summary>The API's origin (and path base) as this request reached it.</summary>
+    private static string OriginOf(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";
 
     private IResult? Throttled(HttpRequest request)
     {

@@ -76,7 +76,7 @@ public sealed partial class DeviceService(
         var account = AccountService.IdPattern().IsMatch(kioskId) ? await accounts.GetAsync(kioskId, cancellationToken).ConfigureAwait(false) : null;
         if (account is not { Role: Roles.Kiosk })
         {
-            return DeviceResult<EnrolmentResponse>.Refused(404, ErrorCodes.UnknownKiosk, "Unknown kiosk", $"There is no kiosk account '{Truncate(kioskId)}'; create it first (railcloud accounts add {Truncate(kioskId)} --role kiosk).");
+            return DeviceResult<EnrolmentResponse>.Refused(404, ErrorCodes.UnknownKiosk, "Unknown kiosk", $"There is no kiosk account '{AccountService.Truncate(kioskId)}'; create it first (railcloud accounts add {AccountService.Truncate(kioskId)} --role kiosk).");
         }
         var code = NewCode();
         var hash = Hash(code);
@@ -149,7 +149,7 @@ public sealed partial class DeviceService(
 
     public async Task<NonceResponse> IssueNonceAsync(CancellationToken cancellationToken)
     {
-        var nonce = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var nonce = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var expiresAt = time.GetUtcNow() + options.Value.NonceLifetime;
         await store.TryAddOnceAsync(NoncePartition, nonce, expiresAt, cancellationToken).ConfigureAwait(false);
         return new NonceResponse(nonce, expiresAt);
@@ -250,7 +250,9 @@ public sealed partial class DeviceService(
         [.. (await store.ListAsync(cancellationToken).ConfigureAwait(false))
             .Where(d => !d.Revoked)
             .OrderBy(d => d.KioskId, StringComparer.Ordinal).ThenBy(d => d.EnrolledAt)
-            .Select(d => new DeviceView(d.DeviceId, d.KioskId, d.Name, d.EnrolledAt, d.EnrolledBy, d.LastSeen, d.UserAgent))];
+            .Select(ViewOf)];
+
+    private static DeviceView ViewOf(DeviceEntity d) => new(d.DeviceId, d.KioskId, d.Name, d.EnrolledAt, d.EnrolledBy, d.LastSeen, d.UserAgent);
 
     /// <summary>Revokes a device: its tokens stop working at once and its open connections close.</summary>
     public async Task<DeviceResult<DeviceView>> RevokeAsync(string deviceId, string by, CancellationToken cancellationToken)
@@ -260,9 +262,9 @@ public sealed partial class DeviceService(
             var device = IsDeviceId(deviceId) ? await store.GetAsync(deviceId, cancellationToken).ConfigureAwait(false) : null;
             if (device is null)
             {
-                return DeviceResult<DeviceView>.Refused(404, ErrorCodes.DeviceUnknown, "Unknown device", $"There is no device '{Truncate(deviceId)}'.");
+                return DeviceResult<DeviceView>.Refused(404, ErrorCodes.DeviceUnknown, "Unknown device", $"There is no device '{AccountService.Truncate(deviceId)}'.");
             }
-            var view = new DeviceView(device.DeviceId, device.KioskId, device.Name, device.EnrolledAt, device.EnrolledBy, device.LastSeen, device.UserAgent);
+            var view = ViewOf(device);
             if (!device.Revoked)
             {
                 device.Revoked = true;
@@ -334,17 +336,16 @@ public sealed partial class DeviceService(
     private static string? Str(JsonObject json, string name) =>
         json[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
+    /// <summary>Base64url without padding or whitespace (RFC 7515), or null for anything else.</summary>
     private static byte[]? FromBase64Url(string? text)
     {
         if (string.IsNullOrEmpty(text) || text.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
         {
             return null;
         }
-        var padded = text.Replace('-', '+').Replace('_', '/');
-        padded += new string('=', (4 - padded.Length % 4) % 4);
         try
         {
-            return Convert.FromBase64String(padded);
+            return System.Buffers.Text.Base64Url.DecodeFromChars(text);
         }
         catch (FormatException)
         {
@@ -352,9 +353,5 @@ public sealed partial class DeviceService(
         }
     }
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
     private static string? Clip(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Length > 256 ? text[..256] : text;
-
-    private static string Truncate(string id) => id.Length > 64 ? id[..64] + "…" : id;
 }
