@@ -36,9 +36,9 @@ public static class LoadCommand
         await Parallel.ForEachAsync(Enumerable.Range(0, pairs), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             kiosks[i] = await RailCloudConnection.ConnectAsync(api, KioskId(i), Password, ct);
-            await kiosks[i].RegisterAsync(ct);
+            await kiosks[i].RegisterAsync(cancellationToken: ct);
             monitors[i] = await RailCloudConnection.ConnectAsync(api, MonitorId(i), Password, ct);
-            await monitors[i].RegisterAsync(ct);
+            await monitors[i].RegisterAsync(cancellationToken: ct);
         });
         connectWatch.Stop();
         Console.WriteLine($"{pairs * 2} clients logged in, connected and registered in {connectWatch.Elapsed.TotalSeconds:F1} s.");

@@ -55,68 +55,85 @@ public static class Simulators
     public static async Task<int> KioskAsync(Args args, CancellationToken cancellationToken)
     {
         var api = Api(args);
-        var login = await KioskSignInAsync(api, args, cancellationToken);
-        var id = login.Id;
-        await using var kiosk = await RailCloudConnection.ConnectAsync(api, login, cancellationToken);
-        var registered = await kiosk.RegisterAsync(cancellationToken);
-        var every = TimeSpan.FromSeconds((int?)registered["heartbeatSeconds"] ?? 30);
-        Say($"{id} is online (connection {kiosk.ConnectionId}); heartbeat every {every.TotalSeconds:0} s. Type \"on <crewId> [name]\" or \"off <crewId>\".");
-
-        return await RunAsync(kiosk, every, async words =>
-        {
-            switch (words)
+        string? held = null;   // the session this kiosk answers for: kept across connections, resumed on the next one
+        return await StayConnectedAsync(
+            "kiosk",
+            ct => KioskSignInAsync(api, args, ct),
+            api,
+            () => held is null ? [] : [held],
+            (kiosk, registered) =>
             {
-                case ["on", var crew, .. var name]:
-                    await kiosk.CrewSignOnAsync(crew, name.Length > 0 ? string.Join(' ', name) : null, cancellationToken);
-                    Say($"Crew {crew} signed on.");
-                    break;
-                case ["off", var crew]:
-                    await kiosk.CrewSignOffAsync(crew, cancellationToken);
-                    Say($"Crew {crew} signed off.");
-                    break;
-                default:
-                    Say("Commands: on <crewId> [name] | off <crewId>");
-                    break;
-            }
-        }, async message =>
-        {
-            switch ((string?)message["event"])
+                var every = (int?)registered["heartbeatSeconds"] ?? 30;
+                Say($"{kiosk.Id} is online (connection {kiosk.ConnectionId}); heartbeat every {every} s. Type \"on <crewId> [name]\" or \"off <crewId>\".");
+                if (Ended(registered).Contains(held))
+                {
+                    held = null;
+                }
+            },
+            async (kiosk, words) =>
             {
-                case Events.MonitoringStarted:
-                    Say($"Being viewed by {message["monitorId"]} (session {message["sessionId"]}).");
-                    break;
-                case Events.Offer:
-                    var monitorId = (string)message["fromId"]!;
-                    Say($"Offer from {monitorId}; answering.");
-                    await kiosk.SendAnswerAsync(monitorId, FakeSdp(id), cancellationToken);
-                    await TrickleAsync(kiosk, monitorId, 50000, cancellationToken);
-                    break;
-                case Events.IceCandidate:
-                    Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
-                    break;
-                case Events.MonitoringEnded:
-                    Say($"No longer viewed: {message["reason"]}.");
-                    break;
-                default:
-                    Say(message.ToJsonString());
-                    break;
-            }
-        }, cancellationToken);
+                switch (words)
+                {
+                    case ["on", var crew, .. var name]:
+                        await kiosk.CrewSignOnAsync(crew, name.Length > 0 ? string.Join(' ', name) : null, cancellationToken);
+                        Say($"Crew {crew} signed on.");
+                        break;
+                    case ["off", var crew]:
+                        await kiosk.CrewSignOffAsync(crew, cancellationToken);
+                        Say($"Crew {crew} signed off.");
+                        break;
+                    default:
+                        Say("Commands: on <crewId> [name] | off <crewId>");
+                        break;
+                }
+            },
+            async (kiosk, message) =>
+            {
+                switch ((string?)message["event"])
+                {
+                    case Events.MonitoringStarted:
+                        held = (string?)message["sessionId"];
+                        Say($"Being viewed by {message["monitorId"]} (session {message["sessionId"]}).");
+                        break;
+                    case Events.Offer:
+                        var monitorId = (string)message["fromId"]!;
+                        held = (string?)message["sessionId"];
+                        Say($"Offer from {monitorId}; answering.");
+                        await kiosk.SendAnswerAsync(monitorId, FakeSdp(kiosk.Id), cancellationToken);
+                        await TrickleAsync(kiosk, monitorId, 50000, cancellationToken);
+                        break;
+                    case Events.IceCandidate:
+                        Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
+                        break;
+                    case Events.MonitoringEnded:
+                        if ((string?)message["sessionId"] == held)
+                        {
+                            held = null;
+                        }
+                        Say($"No longer viewed: {message["reason"]}.");
+                        break;
+                    default:
+                        Say(message.ToJsonString());
+                        break;
+                }
+            },
+            cancellationToken);
     }
 
     public static async Task<int> MonitorAsync(Args args, CancellationToken cancellationToken)
     {
+        var api = Api(args);
         var id = args.Require("id");
-        await using var monitor = await RailCloudConnection.ConnectAsync(Api(args), id, args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
-        var registered = await monitor.RegisterAsync(cancellationToken);
-        Say($"{id} is connected as {registered["role"]}. Type \"watch <kioskId>\", \"stop <kioskId>\" or \"list\".");
-        PrintKiosks(registered["kiosks"]!.AsArray());
+        var password = args.Require("password", "RAILCLOUD_PASSWORD");
+        var watching = new Dictionary<string, string>();   // kiosk id → session id, kept across connections
+        var first = args.Get("watch");
 
-        async Task WatchAsync(string kioskId)
+        async Task WatchAsync(RailCloudConnection monitor, string kioskId)
         {
             try
             {
                 var started = await monitor.StartMonitoringAsync(kioskId, cancellationToken);
+                watching[kioskId] = (string)started["sessionId"]!;
                 Say($"Watching {kioskId} (session {started["sessionId"]}); sending the offer.");
                 await monitor.SendOfferAsync(kioskId, FakeSdp(id), cancellationToken);
             }
@@ -126,82 +143,187 @@ public static class Simulators
             }
         }
 
-        if (args.Get("watch") is { } first)
-        {
-            await WatchAsync(first);
-        }
-        return await RunAsync(monitor, TimeSpan.FromSeconds(30), async words =>
-        {
-            switch (words)
+        return await StayConnectedAsync(
+            "monitor",
+            ct => api.LoginAsync(id, password, ct),
+            api,
+            () => [.. watching.Values],
+            (monitor, registered) =>
             {
-                case ["watch", var kioskId]:
-                    await WatchAsync(kioskId);
-                    break;
-                case ["stop", var kioskId]:
-                    try
-                    {
-                        await monitor.StopMonitoringAsync(kioskId, cancellationToken);
-                        Say($"Stopped watching {kioskId}.");
-                    }
-                    catch (RailCloudException ex)
-                    {
-                        Say($"Cannot stop: {ex.Code} — {ex.ServerMessage}");
-                    }
-                    break;
-                case ["list"]:
-                    PrintKiosks(JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(await Api(args).ListKiosksAsync(monitor.AccessToken, cancellationToken), ProtocolJson.Options))!.AsArray());
-                    break;
-                default:
-                    Say("Commands: watch <kioskId> | stop <kioskId> | list");
-                    break;
-            }
-        }, async message =>
-        {
-            switch ((string?)message["event"])
+                Say($"{id} is connected as {registered["role"]}. Type \"watch <kioskId>\", \"stop <kioskId>\" or \"list\".");
+                PrintKiosks(registered["kiosks"]!.AsArray());
+                var ended = Ended(registered);
+                foreach (var (kioskId, _) in watching.Where(w => ended.Contains(w.Value)).ToList())
+                {
+                    watching.Remove(kioskId);
+                }
+                if (first is { } kiosk)
+                {
+                    first = null;
+                    _ = WatchAsync(monitor, kiosk);
+                }
+            },
+            async (monitor, words) =>
             {
-                case Events.Answer:
-                    var kioskId = (string)message["fromId"]!;
-                    Say($"Answer from {kioskId}; trickling candidates.");
-                    await TrickleAsync(monitor, kioskId, 40000, cancellationToken);
-                    break;
-                case Events.IceCandidate:
-                    Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
-                    break;
-                case Events.KioskOnline:
-                    Say($"{message["kioskId"]} came online.");
-                    break;
-                case Events.KioskOffline:
-                    Say($"{message["kioskId"]} went offline ({message["reason"]}).");
-                    break;
-                case Events.CrewSignOn or Events.CrewSignOff:
-                    Say($"{message["kioskId"]}: crew {message["crewId"]} {(message["event"]!.ToString() == Events.CrewSignOn ? "signed on" : "signed off")}{(message["name"] is { } n ? $" ({n})" : "")}.");
-                    break;
-                case Events.MonitoringEnded:
-                    Say($"Session with {message["kioskId"]} ended: {message["reason"]}.");
-                    break;
-                default:
-                    Say(message.ToJsonString());
-                    break;
-            }
-        }, cancellationToken);
+                switch (words)
+                {
+                    case ["watch", var kioskId]:
+                        await WatchAsync(monitor, kioskId);
+                        break;
+                    case ["stop", var kioskId]:
+                        try
+                        {
+                            await monitor.StopMonitoringAsync(kioskId, cancellationToken);
+                            watching.Remove(kioskId);
+                            Say($"Stopped watching {kioskId}.");
+                        }
+                        catch (RailCloudException ex)
+                        {
+                            Say($"Cannot stop: {ex.Code} — {ex.ServerMessage}");
+                        }
+                        break;
+                    case ["list"]:
+                        PrintKiosks(JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(await api.ListKiosksAsync(monitor.AccessToken, cancellationToken), ProtocolJson.Options))!.AsArray());
+                        break;
+                    default:
+                        Say("Commands: watch <kioskId> | stop <kioskId> | list");
+                        break;
+                }
+            },
+            async (monitor, message) =>
+            {
+                switch ((string?)message["event"])
+                {
+                    case Events.Answer:
+                        var kioskId = (string)message["fromId"]!;
+                        Say($"Answer from {kioskId}; trickling candidates.");
+                        await TrickleAsync(monitor, kioskId, 40000, cancellationToken);
+                        break;
+                    case Events.IceCandidate:
+                        Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
+                        break;
+                    case Events.KioskOnline:
+                        Say($"{message["kioskId"]} came online.");
+                        break;
+                    case Events.KioskOffline:
+                        Say($"{message["kioskId"]} went offline ({message["reason"]}).");
+                        break;
+                    case Events.CrewSignOn or Events.CrewSignOff:
+                        Say($"{message["kioskId"]}: crew {message["crewId"]} {(message["event"]!.ToString() == Events.CrewSignOn ? "signed on" : "signed off")}{(message["name"] is { } n ? $" ({n})" : "")}.");
+                        break;
+                    case Events.MonitoringEnded:
+                        watching.Remove((string)message["kioskId"]!);
+                        Say($"Session with {message["kioskId"]} ended: {message["reason"]}.");
+                        break;
+                    default:
+                        Say(message.ToJsonString());
+                        break;
+                }
+            },
+            cancellationToken);
     }
 
-    /// <summary>Heartbeats, typed commands and incoming messages, until the connection ends or Ctrl+C.</summary>
-    private static async Task<int> RunAsync(RailCloudConnection connection, TimeSpan heartbeatEvery, Func<string[], Task> onCommand, Func<JsonObject, Task> onMessage, CancellationToken cancellationToken)
+    private static IReadOnlyList<string?> Ended(JsonObject registered) =>
+        registered["ended"] is JsonArray ended ? [.. ended.Select(e => (string?)e)] : [];
+
+    /// <summary>
+    /// Signs in, connects and registers, then heartbeats, reads typed commands and handles messages until the
+    /// connection is over; then does it all again with backoff, resuming the sessions it holds, until Ctrl+C. A
+    /// refused sign-in (wrong password, revoked device) ends it with exit code 1: trying again would not help.
+    /// </summary>
+    private static async Task<int> StayConnectedAsync(
+        string role, Func<CancellationToken, Task<LoginResponse>> signIn, RailCloudApi api, Func<IReadOnlyCollection<string>> held,
+        Action<RailCloudConnection, JsonObject> onRegistered, Func<RailCloudConnection, string[], Task> onCommand,
+        Func<RailCloudConnection, JsonObject, Task> onMessage, CancellationToken cancellationToken)
+    {
+        RailCloudConnection? current = null;
+        var input = ReadCommandsAsync(async words =>
+        {
+            if (current is { ClosedReason: null } connection)
+            {
+                await onCommand(connection, words);
+            }
+            else
+            {
+                Say("Not connected right now; try again once reconnected.");
+            }
+        }, cancellationToken);
+        var wait = TimeSpan.FromSeconds(1);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    var login = await signIn(cancellationToken);
+                    await using var connection = await RailCloudConnection.ConnectAsync(api, login, cancellationToken);
+                    var resume = held();
+                    var registered = await connection.RegisterAsync(resume.Count > 0 ? resume : null, cancellationToken);
+                    foreach (var sessionId in registered["resumed"]?.AsArray().Select(r => (string?)r) ?? [])
+                    {
+                        Say($"Resumed session {sessionId} on the new connection.");
+                    }
+                    foreach (var sessionId in Ended(registered))
+                    {
+                        Say($"Session {sessionId} ended while disconnected.");
+                    }
+                    onRegistered(connection, registered);
+                    current = connection;
+                    wait = TimeSpan.FromSeconds(1);
+                    await RunAsync(connection, TimeSpan.FromSeconds((int?)registered["heartbeatSeconds"] ?? 30), m => onMessage(connection, m), cancellationToken);
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        break;
+                    }
+                    Say($"Connection lost ({connection.ClosedReason}); reconnecting as a new connection.");
+                }
+                catch (RailCloudException ex) when (ex.HttpStatus is 400 or 401 or 403 or 404)
+                {
+                    Say($"Sign-in refused: {ex.Code} — {ex.ServerMessage}");
+                    return 1;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or RailCloudException or System.Net.WebSockets.WebSocketException or TimeoutException or System.Text.Json.JsonException)
+                {
+                    Say($"Cannot reach RailCloud as a {role} ({ex.Message}); trying again in {wait.TotalSeconds:0} s.");
+                    await Task.Delay(wait, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(15).Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C.
+        }
+        // The command reader may sit in a blocking read of the console; it ends with the process.
+        await input.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return 0;
+    }
+
+    /// <summary>Heartbeats and incoming messages until the connection is over or Ctrl+C.</summary>
+    private static async Task RunAsync(RailCloudConnection connection, TimeSpan heartbeatEvery, Func<JsonObject, Task> onMessage, CancellationToken cancellationToken)
     {
         using var background = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeats = Loop(heartbeatEvery, async () => await connection.HeartbeatAsync(cancellationToken), background.Token);
-        var input = ReadCommandsAsync(onCommand, background.Token);
-        await foreach (var message in connection.Messages.ReadAllAsync(cancellationToken))
+        try
         {
-            await onMessage(message);
+            await foreach (var message in connection.Messages.ReadAllAsync(cancellationToken))
+            {
+                try
+                {
+                    await onMessage(message);
+                }
+                catch (RailCloudException ex)
+                {
+                    Say($"{ex.RequestEvent ?? "request"} refused or not delivered: {ex.Code} — {ex.ServerMessage}");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C.
         }
         await background.CancelAsync();
         await heartbeats;
-        // The command reader may sit in a blocking read of the console; it ends with the process.
-        await input.WaitAsync(TimeSpan.FromMilliseconds(100)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Say($"Connection closed: {connection.ClosedReason}");
-        return connection.ClosedReason is null ? 0 : 1;
     }
 
     private static void PrintKiosks(JsonArray kiosks)
@@ -225,9 +347,19 @@ public static class Simulators
                 {
                     await work();
                 }
-                catch (RailCloudException ex)
+                catch (Exception ex) when (ex is RailCloudException or TimeoutException)
                 {
-                    Say($"Heartbeat refused: {ex.Code}");
+                    // Not delivered (RailCloud unreachable) or refused: say so, and try again sooner than the interval.
+                    Say($"Heartbeat not acknowledged ({(ex as RailCloudException)?.Code ?? "timeout"}); trying again in 2 s.");
+                    await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                    try
+                    {
+                        await work();
+                    }
+                    catch (Exception again) when (again is RailCloudException or TimeoutException)
+                    {
+                        // The next tick tries again.
+                    }
                 }
             }
         }

@@ -78,8 +78,12 @@ public sealed class RailCloudConnection : IAsyncDisposable
 
     // ---- Typed requests ----
 
-    public async Task<JsonObject> RegisterAsync(CancellationToken cancellationToken = default) =>
-        await RequestAsync(Roles.CanMonitor(Role) ? Events.RegisterMonitor : Events.RegisterKiosk, new { }, m => Is(m, Events.Registered), cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Registers as a kiosk or monitor (by the account's role). After a new connection, <paramref name="resume"/>
+    /// names the sessions this peer still holds; the reply's <c>resumed</c> and <c>ended</c> say which continue.
+    /// </summary>
+    public async Task<JsonObject> RegisterAsync(IReadOnlyCollection<string>? resume = null, CancellationToken cancellationToken = default) =>
+        await RequestAsync(Roles.CanMonitor(Role) ? Events.RegisterMonitor : Events.RegisterKiosk, new RegisterRequest(resume?.ToList()), m => Is(m, Events.Registered), cancellationToken).ConfigureAwait(false);
 
     public Task<JsonObject> StartMonitoringAsync(string kioskId, CancellationToken cancellationToken = default) =>
         RequestAsync(Events.StartMonitoring, new StartMonitoringRequest(kioskId), m => Is(m, Events.MonitoringStarted) && (string?)m["kioskId"] == kioskId, cancellationToken);
@@ -108,8 +112,19 @@ public sealed class RailCloudConnection : IAsyncDisposable
     /// <summary>Sends an event and waits for its reply; an <c>error</c> reply becomes a <see cref="RailCloudException"/>.</summary>
     public async Task<JsonObject> RequestAsync(string eventName, object data, Func<JsonObject, bool> isReply, CancellationToken cancellationToken = default)
     {
-        var reply = WaitForAsync(m => isReply(m) || IsErrorFor(m, eventName), TimeSpan.FromSeconds(30), cancellationToken);
-        await SendAsync(eventName, data, cancellationToken, checkErrors: false).ConfigureAwait(false);
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reply = WaitForAsync(m => isReply(m) || IsErrorFor(m, eventName), TimeSpan.FromSeconds(30), giveUp.Token);
+        try
+        {
+            await SendAsync(eventName, data, cancellationToken, checkErrors: false).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Not delivered: stop waiting, so this request's waiter cannot take the reply of a later one.
+            await giveUp.CancelAsync().ConfigureAwait(false);
+            await ((Task)reply).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
         var message = await reply.ConfigureAwait(false);
         ThrowIfError(message);
         return message;
@@ -351,6 +366,7 @@ public sealed class RailCloudConnection : IAsyncDisposable
     private void Close(string reason)
     {
         ClosedReason ??= reason;
+        _messages.Writer.TryComplete();   // readers of Messages see the end of this connection
         foreach (var pending in _pending.Values)
         {
             pending.Done.TrySetException(new RailCloudException(ErrorCodes.Unavailable, $"The connection closed: {reason}"));

@@ -92,6 +92,8 @@ public static class Limits
     public const int MaxSdpBytes = 64 * 1024;
     public const int MaxCandidateBytes = 1024;
     public const int MaxCrewNameLength = 100;
+    /// <summary>Most session ids one <c>resume</c> list may name (a monitor wall watches at most this many kiosks at once).</summary>
+    public const int MaxResume = 64;
 
     /// <summary>Ids (accounts, kiosks, crew): letters, digits, <c>_ - .</c>, 1–64 characters, starting with a letter or digit.</summary>
     public const string IdPattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";

@@ -58,6 +58,9 @@ public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, string? Continua
 
 // ---- Client → backend (the "data" of a user event) ----
 
+/// <summary><c>register-kiosk</c>/<c>register-monitor</c>: the sessions this peer still holds after a new connection (none on a first start).</summary>
+public sealed record RegisterRequest(IReadOnlyList<string>? Resume = null);
+
 public sealed record StartMonitoringRequest(string? KioskId);
 
 public sealed record StopMonitoringRequest(string? KioskId);
@@ -80,12 +83,13 @@ public sealed record CrewSignOffRequest(string? CrewId);
 
 public abstract record ServerMessage([property: JsonPropertyOrder(-1)] string Event);
 
-public sealed record RegisteredKiosk(string Id, int HeartbeatSeconds, IReadOnlyList<CrewOnDuty> Crew) : ServerMessage(Events.Registered)
+/// <remarks><c>Resumed</c> and <c>Ended</c> answer a <c>resume</c> list (absent when none was sent): each session id is in one of them.</remarks>
+public sealed record RegisteredKiosk(string Id, int HeartbeatSeconds, IReadOnlyList<CrewOnDuty> Crew, IReadOnlyList<string>? Resumed = null, IReadOnlyList<string>? Ended = null) : ServerMessage(Events.Registered)
 {
     public string Role => Roles.Kiosk;
 }
 
-public sealed record RegisteredMonitor(string Id, string Role, IReadOnlyList<KioskView> Kiosks) : ServerMessage(Events.Registered);
+public sealed record RegisteredMonitor(string Id, string Role, IReadOnlyList<KioskView> Kiosks, int HeartbeatSeconds, IReadOnlyList<string>? Resumed = null, IReadOnlyList<string>? Ended = null) : ServerMessage(Events.Registered);
 
 public sealed record MonitoringStartedForMonitor(string KioskId, string SessionId, IReadOnlyList<IceServer> IceServers) : ServerMessage(Events.MonitoringStarted);
 

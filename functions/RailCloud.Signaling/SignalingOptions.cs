@@ -79,8 +79,19 @@ public sealed class SessionOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the sweeper looks for expired rows (the Functions timer has its own schedule).</summary>
+    /// <summary>How often the sweeper looks for expired rows. The Functions timer runs once a minute; the Function app sets 00:01:00 here to match.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// After the backend itself was down (no sweep completed for 1.5 × <see cref="SweepInterval"/>: the API or storage
+    /// was unreachable), presence and sessions that were live when it was last healthy get this long from the moment it
+    /// is healthy again before the sweep may end them: their heartbeats could not get through. Default: the TTL.
+    /// </summary>
+    public TimeSpan? OutageGrace { get; set; }
+
+    public TimeSpan Grace => OutageGrace ?? Ttl;
+
+    public TimeSpan OutageAfter => SweepInterval * 1.5;
 
     /// <summary>Signaling messages (offer, answer, ICE) one connection may send: burst size and refill per second.</summary>
     [Range(1, 10_000)]

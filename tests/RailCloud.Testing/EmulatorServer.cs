@@ -30,9 +30,9 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// Starts an emulator. <paramref name="settings"/> are configuration keys, e.g.
     /// <c>WebPubSub:Hubs:chat:EventHandlers:0:UrlTemplate</c>.
     /// </summary>
-    public static async Task<EmulatorServer> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<EmulatorServer> StartAsync(IDictionary<string, string?>? settings = null, int port = 0)
     {
-        var app = EmulatorApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        var app = EmulatorApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
             builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -20,12 +20,14 @@ public sealed class RailCloudStack : IAsyncDisposable
 
     private static readonly Lazy<Task<AzuriteServer>> SharedAzurite = new(StartSharedAzuriteAsync);
 
-    private readonly WebApplication _host;
     private readonly HttpClient _http;
+    private readonly Func<WebApplication> _build;
+    private WebApplication _host;
 
-    private RailCloudStack(WebApplication host, EmulatorServer emulator, Uri baseUri, string storageConnectionString)
+    private RailCloudStack(WebApplication host, Func<WebApplication> build, EmulatorServer emulator, Uri baseUri, string storageConnectionString)
     {
         _host = host;
+        _build = build;
         Emulator = emulator;
         BaseUri = baseUri;
         StorageConnectionString = storageConnectionString;
@@ -33,7 +35,7 @@ public sealed class RailCloudStack : IAsyncDisposable
         Api = new RailCloudApi(_http);
     }
 
-    public EmulatorServer Emulator { get; }
+    public EmulatorServer Emulator { get; private set; }
     public Uri BaseUri { get; }
     public string StorageConnectionString { get; }
     public RailCloudApi Api { get; }
@@ -52,13 +54,42 @@ public sealed class RailCloudStack : IAsyncDisposable
         {
             settings[key] = value;
         }
-        var host = LocalHostApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder =>
+        WebApplication Build() => LocalHostApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             services?.Invoke(builder.Services);
         });
+        var host = Build();
         await host.StartAsync();
-        return new RailCloudStack(host, emulator, new Uri($"http://127.0.0.1:{port}/"), azurite.ConnectionString);
+        return new RailCloudStack(host, Build, emulator, new Uri($"http://127.0.0.1:{port}/"), azurite.ConnectionString);
+    }
+
+    /// <summary>
+    /// Takes the API down at once, as a crash would: in-flight requests are cut, nothing is drained, and until
+    /// <see cref="StartApiAsync"/> its port refuses connections (the emulator's calls to it fail).
+    /// </summary>
+    public async Task StopApiAsync()
+    {
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await _host.StopAsync(now.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _host.DisposeAsync();
+    }
+
+    /// <summary>Starts the API again on the same port, with the same settings and storage (a new process would).</summary>
+    public async Task StartApiAsync()
+    {
+        _host = _build();
+        await _host.StartAsync();
+    }
+
+    /// <summary>Stops the Web PubSub emulator (every client connection drops; it keeps no state) and, after <paramref name="downFor"/>, starts a fresh one on the same port.</summary>
+    public async Task RestartEmulatorAsync(TimeSpan downFor)
+    {
+        var port = Emulator.BaseUri.Port;
+        await Emulator.DisposeAsync();
+        await Task.Delay(downFor);
+        Emulator = await EmulatorServer.StartAsync(EmulatorHandlerSettings(BaseUri.Port), port);
     }
 
     /// <summary>The API's settings for this Azurite and emulator: its own tables, test keys, loopback TURN.</summary>
@@ -77,8 +108,10 @@ public sealed class RailCloudStack : IAsyncDisposable
     };
 
     /// <summary>An emulator whose hub sends every event to the API on <paramref name="apiPort"/>, as run.sh sets it up.</summary>
-    public static Task<EmulatorServer> StartEmulatorForAsync(int apiPort) =>
-        EmulatorServer.StartAsync(EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{apiPort}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*"));
+    public static Task<EmulatorServer> StartEmulatorForAsync(int apiPort) => EmulatorServer.StartAsync(EmulatorHandlerSettings(apiPort));
+
+    private static Dictionary<string, string?> EmulatorHandlerSettings(int apiPort) =>
+        EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{apiPort}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*");
 
     public async Task CreateAccountAsync(string id, string role, string password = Password)
     {

@@ -56,10 +56,17 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
     /// <summary>
     /// The sweep (timer in Azure, background service locally): sessions past their TTL end with reason
     /// <c>expired</c>, kiosks whose heartbeat lapsed go offline. Safe to run on several instances at once.
+    /// When no sweep completed for a while, the backend itself was down (the API, or storage): whatever was live when
+    /// it was last healthy gets <see cref="SessionOptions.Grace"/> from now instead, so an outage of ours never ends
+    /// a video that was flowing between the peers.
     /// </summary>
     public async Task<(int Sessions, int Kiosks)> SweepAsync(CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
+        if (await kiosks.GetSweepMarkAsync(cancellationToken).ConfigureAwait(false) is { } mark && now - mark.SweptAt > options.Value.OutageAfter)
+        {
+            await GraceAfterOutageAsync(mark.SweptAt, now, cancellationToken).ConfigureAwait(false);
+        }
         var endedSessions = 0;
         foreach (var session in await sessions.ListExpiredAsync(now, cancellationToken).ConfigureAwait(false))
         {
@@ -80,11 +87,36 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
             }
         }
         await devices.DeleteExpiredAsync(now, cancellationToken).ConfigureAwait(false);
+        await kiosks.MarkSweepAsync(now, cancellationToken).ConfigureAwait(false);
         if (endedSessions + offline > 0)
         {
             logger.LogInformation("Sweep ended {Sessions} expired session(s) and took {Kiosks} silent kiosk(s) offline", endedSessions, offline);
         }
         return (endedSessions, offline);
+    }
+
+    private async Task GraceAfterOutageAsync(DateTimeOffset lastHealthy, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var until = now + options.Value.Grace;
+        var (extendedSessions, extendedKiosks) = (0, 0);
+        foreach (var session in await sessions.ListExpiredSinceAsync(lastHealthy, until, cancellationToken).ConfigureAwait(false))
+        {
+            if (await sessions.ExtendAsync(session, until, cancellationToken).ConfigureAwait(false))
+            {
+                extendedSessions++;
+            }
+        }
+        foreach (var kiosk in await kiosks.ListLapsingSinceAsync(lastHealthy, until, cancellationToken).ConfigureAwait(false))
+        {
+            kiosk.ExpiresAt = until;
+            if (await kiosks.TryReplaceAsync(kiosk, cancellationToken).ConfigureAwait(false))
+            {
+                extendedKiosks++;
+            }
+        }
+        logger.LogWarning(
+            "No sweep completed from {LastHealthy:o} to {Now:o}: RailCloud itself was unreachable. {Sessions} session(s) and {Kiosks} kiosk(s) live then have until {Until:o} to be heard from again",
+            lastHealthy, now, extendedSessions, extendedKiosks, until);
     }
 
     public TimeSpan Ttl => options.Value.Ttl;

@@ -160,6 +160,10 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, ErrorCodes.Forbidden, "Only kiosk accounts can register as a kiosk.");
         }
+        if (!TryReadResume(c.Body, out var resume))
+        {
+            return Refuse(c, ErrorCodes.InvalidPayload, $"resume must be a list of at most {Limits.MaxResume} session ids.");
+        }
         string? previousConnection = null;
         var kiosk = await kiosks.UpdateAsync(c.State.Id, k =>
         {
@@ -174,10 +178,21 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, ErrorCodes.UnknownKiosk, $"Kiosk '{c.State.Id}' has no presence record; recreate its account.");
         }
-        // A kiosk that connects again replaces its older connection: that one is closed and its session ends.
-        if (await sessions.GetLiveAsync(c.State.Id, c.Now, cancellationToken).ConfigureAwait(false) is { } stale && stale.KioskConnectionId != c.ConnectionId)
+        List<string> resumed = [];
+        if (await sessions.GetLiveAsync(c.State.Id, c.Now, cancellationToken).ConfigureAwait(false) is { } live && live.KioskConnectionId != c.ConnectionId)
         {
-            await lifecycle.EndAsync(stale, EndReasons.Replaced, tellMonitor: true, tellKiosk: true, cancellationToken).ConfigureAwait(false);
+            // The kiosk still holds this session's peer connection: the video never stopped, so only the route moves.
+            if (resume?.Contains(live.SessionId) == true && await sessions.RebindAsync(live, c.ConnectionId, null, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false))
+            {
+                resumed.Add(live.SessionId);
+                c.State.Remember(c.State.Id, live.SessionId, live.MonitorId, live.MonitorConnectionId, CacheUntil(c.Now, live));
+                logger.LogInformation("Session {SessionId}: kiosk {KioskId} resumed it on connection {ConnectionId}", live.SessionId, c.State.Id, c.ConnectionId);
+            }
+            else
+            {
+                // A kiosk that connects again without it (a reload, another device) replaces its older connection's session.
+                await lifecycle.EndAsync(live, EndReasons.Replaced, tellMonitor: true, tellKiosk: true, cancellationToken).ConfigureAwait(false);
+            }
         }
         if (previousConnection is not null)
         {
@@ -188,7 +203,8 @@ public sealed class SignalingHandler(
         logger.LogInformation("Kiosk {KioskId} is online on connection {ConnectionId}", c.State.Id, c.ConnectionId);
         await notify.ToMonitorsAsync(new KioskOnline(c.State.Id, c.Now), cancellationToken).ConfigureAwait(false);
         // The kiosk learns who is on duty there, so a reloaded page shows the same crew as the dashboard.
-        return Reply(new RegisteredKiosk(c.State.Id, (int)options.Value.HeartbeatInterval.TotalSeconds, KioskStore.ReadCrew(kiosk)), c.State);
+        return Reply(new RegisteredKiosk(c.State.Id, HeartbeatSeconds, KioskStore.ReadCrew(kiosk),
+            resume is null ? null : resumed, resume?.Except(resumed).ToList()), c.State);
     }
 
     private async Task<IResult> RegisterMonitorAsync(EventContext c, CancellationToken cancellationToken)
@@ -197,9 +213,55 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, ErrorCodes.Forbidden, "Only monitor and supervisor accounts can register as a monitor.");
         }
+        if (!TryReadResume(c.Body, out var resume))
+        {
+            return Refuse(c, ErrorCodes.InvalidPayload, $"resume must be a list of at most {Limits.MaxResume} session ids.");
+        }
+        List<string> resumed = [];
+        if (resume is { Count: > 0 })
+        {
+            foreach (var session in await sessions.ListByMonitorAsync(c.State.Id, cancellationToken).ConfigureAwait(false))
+            {
+                if (session.IsLive(c.Now) && resume.Contains(session.SessionId)
+                    && (session.MonitorConnectionId == c.ConnectionId || await sessions.RebindAsync(session, null, c.ConnectionId, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false)))
+                {
+                    resumed.Add(session.SessionId);
+                    c.State.Remember(session.KioskId, session.SessionId, session.KioskId, session.KioskConnectionId, CacheUntil(c.Now, session));
+                    logger.LogInformation("Session {SessionId}: monitor {MonitorId} resumed it on connection {ConnectionId}", session.SessionId, c.State.Id, c.ConnectionId);
+                }
+            }
+        }
         await notify.AddMonitorAsync(c.ConnectionId, cancellationToken).ConfigureAwait(false);
         c.State.Registered = true;
-        return Reply(new RegisteredMonitor(c.State.Id, c.State.Role, await directory.ListAsync(cancellationToken).ConfigureAwait(false)), c.State);
+        return Reply(new RegisteredMonitor(c.State.Id, c.State.Role, await directory.ListAsync(cancellationToken).ConfigureAwait(false), HeartbeatSeconds,
+            resume is null ? null : resumed, resume?.Except(resumed).ToList()), c.State);
+    }
+
+    private int HeartbeatSeconds => (int)Math.Ceiling(options.Value.HeartbeatInterval.TotalSeconds);
+
+    /// <summary>The optional <c>resume</c> list of a register event: false when it is there but not a short list of ids.</summary>
+    private static bool TryReadResume(JsonObject body, out List<string>? resume)
+    {
+        resume = null;
+        if (body["resume"] is not { } node)
+        {
+            return true;
+        }
+        if (node is not JsonArray items || items.Count > Limits.MaxResume)
+        {
+            return false;
+        }
+        resume = [];
+        foreach (var item in items)
+        {
+            if (item is not JsonValue value || value.GetValueKind() != JsonValueKind.String || value.GetValue<string>() is not { } id || !AccountService.IdPattern().IsMatch(id))
+            {
+                return false;
+            }
+            resume.Add(id);
+        }
+        resume = [.. resume.Distinct(StringComparer.Ordinal)];
+        return true;
     }
 
     private async Task<IResult> StartMonitoringAsync(EventContext c, CancellationToken cancellationToken)

@@ -43,6 +43,22 @@ public sealed class KioskEntity : ITableEntity
     public bool IsOnline(DateTimeOffset now) => Online && ExpiresAt > now;
 }
 
+/// <summary>
+/// When the sweep last completed, kept beside the kiosks (PartitionKey "backend", which no kiosk query reads): a
+/// long gap means the backend itself was down, and nobody's silence during it counts against them.
+/// </summary>
+public sealed class SweepMarkEntity : ITableEntity
+{
+    public const string Partition = "backend";
+    public const string Row = "sweep";
+    public string PartitionKey { get; set; } = Partition;
+    public string RowKey { get; set; } = Row;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public DateTimeOffset SweptAt { get; set; }
+}
+
 /// <summary>The one session a kiosk may have. PartitionKey = kiosk id, RowKey "session".</summary>
 public sealed class SessionEntity : ITableEntity
 {

@@ -105,6 +105,27 @@ public sealed class KioskStore(Tables tables)
         return list;
     }
 
+    /// <summary>Online kiosks whose presence was live at <paramref name="since"/> and lapses before <paramref name="until"/>.</summary>
+    public async Task<IReadOnlyList<KioskEntity>> ListLapsingSinceAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        var list = new List<KioskEntity>();
+        await foreach (var kiosk in tables.Kiosks.QueryAsync<KioskEntity>(k => k.PartitionKey == KioskEntity.Partition && k.Online == true && k.ExpiresAt >= since && k.ExpiresAt < until, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(kiosk);
+        }
+        return list;
+    }
+
+    /// <summary>When the sweep last completed (any instance), or null before the first one.</summary>
+    public async Task<SweepMarkEntity?> GetSweepMarkAsync(CancellationToken cancellationToken = default)
+    {
+        var response = await tables.Kiosks.GetEntityIfExistsAsync<SweepMarkEntity>(SweepMarkEntity.Partition, SweepMarkEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
+    }
+
+    public async Task MarkSweepAsync(DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        await tables.Kiosks.UpsertEntityAsync(new SweepMarkEntity { SweptAt = at }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+
     /// <summary>Writes a changed row if nobody else changed it since it was read.</summary>
     public async Task<bool> TryReplaceAsync(KioskEntity kiosk, CancellationToken cancellationToken = default)
     {
@@ -248,6 +269,41 @@ public sealed class SessionStore(Tables tables)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Moves a live session to a member's new connection (a resume) and extends it; the row must still be the one
+    /// read. False if someone changed or ended it first.
+    /// </summary>
+    public async Task<bool> RebindAsync(SessionEntity session, string? kioskConnectionId, string? monitorConnectionId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        session.KioskConnectionId = kioskConnectionId ?? session.KioskConnectionId;
+        session.MonitorConnectionId = monitorConnectionId ?? session.MonitorConnectionId;
+        return await ExtendAsync(session, expiresAt, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<SessionEntity>> ListByMonitorAsync(string monitorId, CancellationToken cancellationToken = default)
+    {
+        var list = new List<SessionEntity>();
+        await foreach (var session in tables.Sessions.QueryAsync<SessionEntity>(s => s.RowKey == SessionEntity.Row && s.MonitorId == monitorId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(session);
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Rows the sweep would end or take offline that were still live when the backend was last seen healthy
+    /// (<paramref name="since"/>): after an outage they get until <paramref name="until"/> instead.
+    /// </summary>
+    public async Task<IReadOnlyList<SessionEntity>> ListExpiredSinceAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        var list = new List<SessionEntity>();
+        await foreach (var session in tables.Sessions.QueryAsync<SessionEntity>(s => s.RowKey == SessionEntity.Row && s.ExpiresAt >= since && s.ExpiresAt < until, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(session);
+        }
+        return list;
     }
 
     public async Task<IReadOnlyList<SessionEntity>> ListAsync(CancellationToken cancellationToken = default)
