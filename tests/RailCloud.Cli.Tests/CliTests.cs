@@ -135,6 +135,30 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AfterTheEmulatorRestartsTheSimulatorsReconnectAndResumeTheSameSession()
+    {
+        await _stack.CreateAccountAsync("KIOSK_02", Roles.Kiosk);
+        await _stack.CreateAccountAsync("MONITOR_02", Roles.Monitor);
+        using var kiosk = Start(["kiosk", "--id", "KIOSK_02", "--password", RailCloudStack.Password, .. Common]);
+        await kiosk.WaitForOutputAsync("is online");
+        using var monitor = Start(["monitor", "--id", "MONITOR_02", "--password", RailCloudStack.Password, "--watch", "KIOSK_02", .. Common]);
+        await monitor.WaitForOutputAsync("Answer from KIOSK_02");
+        var sessionId = System.Text.RegularExpressions.Regex.Match(monitor.Output, @"Watching KIOSK_02 \(session ([0-9a-f]{32})\)").Groups[1].Value;
+
+        await _stack.RestartEmulatorAsync(TimeSpan.FromSeconds(3));
+        await kiosk.WaitForOutputAsync($"Resumed session {sessionId} on the new connection.");
+        await monitor.WaitForOutputAsync($"Resumed session {sessionId} on the new connection.");
+        await kiosk.SendLineAsync("on C78 Dorothy Vaughan");
+        await monitor.WaitForOutputAsync("crew C78 signed on (Dorothy Vaughan)");
+
+        Assert.Matches("[0-9a-f]{32}", sessionId);
+        Assert.Contains("Connection lost", kiosk.Output);
+        Assert.DoesNotContain("No longer viewed", kiosk.Output);
+        Assert.DoesNotContain("Session with KIOSK_02 ended", monitor.Output);
+        Assert.False(kiosk.Process.HasExited || monitor.Process.HasExited);
+    }
+
+    [Fact]
     public async Task AKioskEnrolledOnceSignsInWithItsKeyAfterARestartUntilItIsRevoked()
     {
         await _stack.CreateAccountAsync("KIOSK_07", Roles.Kiosk);

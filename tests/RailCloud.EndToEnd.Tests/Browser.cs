@@ -18,6 +18,22 @@ public sealed class Browser : IAsyncDisposable
 
     public IBrowser Chromium { get; }
 
+    /// <summary>
+    /// Uncaught errors and console errors other than the browser's own reports of failed requests and WebSocket
+    /// handshakes (expected while a drill has RailCloud down).
+    /// </summary>
+    public IReadOnlyList<string> ScriptErrors
+    {
+        get
+        {
+            lock (_consoleErrors)
+            {
+                return [.. _consoleErrors.Where(e => !e.Contains("Failed to load resource", StringComparison.Ordinal)
+                    && !(e.Contains("WebSocket connection to", StringComparison.Ordinal) && e.Contains("failed", StringComparison.Ordinal)))];
+            }
+        }
+    }
+
     public IReadOnlyList<string> ConsoleErrors
     {
         get { lock (_consoleErrors) return [.. _consoleErrors]; }
@@ -69,14 +85,16 @@ public sealed class Browser : IAsyncDisposable
     /// page the context opens (sign-in popups too). <paramref name="trustSelfSignedCertificates"/> is for the local
     /// Entra stand-in's HTTPS.
     /// </summary>
-    public async Task<IPage> NewPageAsync(Uri baseUri, bool trustSelfSignedCertificates = false)
+    public async Task<IPage> NewPageAsync(Uri baseUri, bool trustSelfSignedCertificates = false, Action<BrowserNewContextOptions>? configure = null)
     {
-        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions
+        var options = new BrowserNewContextOptions
         {
             BaseURL = baseUri.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
             IgnoreHTTPSErrors = trustSelfSignedCertificates,
-        });
+        };
+        configure?.Invoke(options);
+        var context = await Chromium.NewContextAsync(options);
         await context.GrantPermissionsAsync(["camera", "microphone"]);
         context.Page += (_, page) => Watch(page);
         return await context.NewPageAsync();

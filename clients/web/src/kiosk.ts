@@ -2,7 +2,7 @@
 // of WebRTC. Meant to run unattended: it reconnects by itself and keeps its camera on.
 import { ApiError } from "./api";
 import { DeviceSignIn, enrol, forgetDevice, storedDevice } from "./device";
-import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
+import { Heartbeat, Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
 import { $, addToTimeline, setStatus } from "./ui";
 
 const status = $("#status");
@@ -20,12 +20,24 @@ const crewList = $("#crew-list");
 let signaling: Signaling | undefined;
 let kioskId = "";
 let camera: MediaStream | undefined;
-let heartbeat: number | undefined;
 let session: { sessionId: string; monitorId: string; pc: RTCPeerConnection; pending: RTCIceCandidateInit[]; iceServers: any[] } | undefined;
 const crewOnDuty = new Map<string, string | undefined>();
+/** Crew sign-ons and sign-offs not yet acknowledged by RailCloud: shown as queued, sent when it is back, kept across a reload. */
+type CrewRequest = { event: "crew-sign-on" | "crew-sign-off"; crewId: string; name?: string };
+let crewQueue: CrewRequest[] = [];
+let registered = false;
+let flushing = false;
+// What the page last knew to be true, so the status pill can be put back after an outage.
+const heartbeat = new Heartbeat(() => signaling, (reachable) => {
+  if (!registered) return;
+  if (reachable) { showOnline(); void flushCrew(); }
+  else setStatus(status, session ? "Can't reach RailCloud; video continues" : "Can't reach RailCloud; retrying", "degraded");
+});
 
 async function connect(signIn: { account: { id: string }; token: TokenSource }): Promise<void> {
   kioskId = signIn.account.id;
+  crewQueue = loadCrewQueue();
+  renderCrew();
   if (!camera) await startCamera();
   signaling = new Signaling((renew) => signIn.token(renew), { onMessage, onConnected, onDisconnected, onSignedOut });
   await signaling.start();
@@ -36,7 +48,8 @@ async function connect(signIn: { account: { id: string }; token: TokenSource }):
 
 // Signing out here only stops this page (the sign-in lived in memory); other devices of the kiosk stay online.
 signOut.addEventListener("click", () => void (async () => {
-  window.clearInterval(heartbeat);
+  heartbeat.stop();
+  registered = false;
   endSession();
   signaling?.stop();
   signaling = undefined;
@@ -52,7 +65,8 @@ onSignIn(signInForm, signInError, status, ["kiosk"], "kiosk", connect);
 
 function onSignedOut(reason: string, code: string): void {
   signOut.hidden = true;
-  window.clearInterval(heartbeat);
+  heartbeat.stop();
+  registered = false;
   endSession();
   signaling = undefined;
   if (code === "device-revoked" || code === "device-unknown") void deviceRemoved(explain(code, reason));
@@ -130,7 +144,7 @@ async function start(): Promise<void> {
 
 void start();
 
-crewForm.addEventListener("submit", async (event) => {
+crewForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const submitter = (event as SubmitEvent).submitter as HTMLButtonElement | null;
   const data = new FormData(crewForm);
@@ -142,16 +156,77 @@ crewForm.addEventListener("submit", async (event) => {
     return;
   }
   const signOn = submitter?.value !== "off";
-  if (!signOn && !crewOnDuty.has(crewId)) {
+  const queuedOn = crewQueue.some((r) => r.crewId === crewId && r.event === "crew-sign-on");
+  if (!signOn && !crewOnDuty.has(crewId) && !queuedOn) {
     addToTimeline(timeline, `Crew ${crewId} is not signed on here`, "error");
     return;
   }
-  await signaling.send(signOn ? "crew-sign-on" : "crew-sign-off", signOn ? { crewId, name: name || undefined } : { crewId });
-  if (signOn) crewOnDuty.set(crewId, name || undefined); else crewOnDuty.delete(crewId);
+  crewQueue.push(signOn ? { event: "crew-sign-on", crewId, name: name || undefined } : { event: "crew-sign-off", crewId });
+  saveCrewQueue();
   renderCrew();
-  addToTimeline(timeline, signOn ? `Crew ${crewId} signed on` : `Crew ${crewId} signed off`);
   crewForm.reset();
+  void flushCrew();
 });
+
+/** Sends the queued crew events in order; one that cannot be delivered stays queued (and visible) until RailCloud is back. */
+async function flushCrew(): Promise<void> {
+  if (flushing || !registered) return;
+  flushing = true;
+  try {
+    while (crewQueue.length > 0 && signaling && registered) {
+      const request = crewQueue[0];
+      const who = request.name ? `${request.crewId} (${request.name})` : request.crewId;
+      crewRefusal = undefined;
+      try {
+        await signaling.send(request.event, request.event === "crew-sign-on" ? { crewId: request.crewId, name: request.name } : { crewId: request.crewId });
+      } catch {
+        addToTimeline(timeline, `Crew ${who}: not recorded yet, RailCloud can't be reached. It stays queued and is sent when RailCloud is back.`, "error");
+        setStatus(status, session ? "Can't reach RailCloud; video continues" : "Can't reach RailCloud; retrying", "degraded");
+        return;
+      }
+      crewQueue.shift();
+      saveCrewQueue();
+      const refusal = crewRefusal as ServerMessage | undefined;
+      if (refusal?.code === "unavailable") {
+        // Storage was down: the backend recorded nothing. Keep it (first in line) for the next try.
+        crewQueue.unshift(request);
+        saveCrewQueue();
+        renderCrew();
+        return;
+      }
+      if (refusal) {
+        addToTimeline(timeline, `Crew ${who}: ${explain(refusal.code, refusal.message)}`, "error");
+      } else {
+        if (request.event === "crew-sign-on") crewOnDuty.set(request.crewId, request.name); else crewOnDuty.delete(request.crewId);
+        addToTimeline(timeline, request.event === "crew-sign-on" ? `Crew ${who} signed on` : `Crew ${request.crewId} signed off`);
+      }
+      renderCrew();
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+/** The backend's refusal of the crew event in flight (it arrives before the event's ack). */
+let crewRefusal: ServerMessage | undefined;
+
+function crewQueueKey(): string { return `railcloud.kiosk.${kioskId}.crew-queue`; }
+
+function loadCrewQueue(): CrewRequest[] {
+  try {
+    const stored = JSON.parse(localStorage.getItem(crewQueueKey()) ?? "[]");
+    return Array.isArray(stored) ? stored.filter((r) => r && typeof r.crewId === "string" && (r.event === "crew-sign-on" || r.event === "crew-sign-off")) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveCrewQueue(): void {
+  try {
+    if (crewQueue.length > 0) localStorage.setItem(crewQueueKey(), JSON.stringify(crewQueue));
+    else localStorage.removeItem(crewQueueKey());
+  } catch { /* storage full or denied: the queue still lives in this page */ }
+}
 
 async function startCamera(): Promise<void> {
   const warning = $("#camera-warning");
@@ -169,31 +244,47 @@ async function startCamera(): Promise<void> {
 }
 
 function onConnected(): void {
-  setStatus(status, "Connecting…", "connecting");
-  // A new connection (not a recovered one) must register again; the backend replaces the older one.
-  void signaling?.send("register-kiosk", {}).catch((e) => addToTimeline(timeline, `Register failed: ${e.message}`, "error"));
+  setStatus(status, session ? "Reconnecting to RailCloud… video continues" : "Connecting…", "connecting");
+  // A new connection (not a recovered one) registers again, naming the session this page still holds: the backend
+  // moves it to this connection, and the video, which never depended on the connection, goes on.
+  const resume = session ? [session.sessionId] : [];
+  void signaling?.send("register-kiosk", { resume }).catch((e) => addToTimeline(timeline, `Could not register yet (${e.message}); it is tried again with the next connection`, "error"));
 }
 
 function onDisconnected(reason: string): void {
-  setStatus(status, "Offline – reconnecting…", "offline");
-  addToTimeline(timeline, reason ? `Connection lost (${reason}); reconnecting` : "Connection lost; reconnecting", "error");
-  window.clearInterval(heartbeat);
-  endSession();
+  registered = false;
+  heartbeat.stop();
+  // The peer connection stays: video flows between the peers, not through RailCloud.
+  setStatus(status, session ? "Reconnecting to RailCloud… video continues" : "Offline – reconnecting…", session ? "degraded" : "offline");
+  addToTimeline(timeline, reason ? `Connection to RailCloud lost (${reason}); reconnecting` : "Connection to RailCloud lost; reconnecting", "error");
+}
+
+function showOnline(): void {
+  if (camera) setStatus(status, "Online", "online");
+  else setStatus(status, "Online – no camera", "connecting");
 }
 
 function onMessage(message: ServerMessage): void {
   switch (message.event) {
-    case "registered":
+    case "registered": {
       // Who is on duty here comes from the backend, so a reloaded page shows the same crew as the dashboard.
       crewOnDuty.clear();
       for (const member of message.crew ?? []) crewOnDuty.set(member.crewId, member.name ?? undefined);
       renderCrew();
-      if (camera) setStatus(status, "Online", "online");
-      else setStatus(status, "Online – no camera", "connecting");
-      addToTimeline(timeline, "Online");
-      window.clearInterval(heartbeat);
-      heartbeat = window.setInterval(() => void signaling?.send("heartbeat-ping", {}).catch(() => undefined), (message.heartbeatSeconds ?? 30) * 1000);
+      const wasResuming = session !== undefined;
+      if (session && (message.resumed ?? []).includes(session.sessionId)) {
+        addToTimeline(timeline, `Back online; still viewed by ${session.monitorId} (the video never stopped)`);
+      } else if (session) {
+        addToTimeline(timeline, `Back online; the session with ${session.monitorId} had ended meanwhile`);
+        endSession();
+      }
+      registered = true;
+      showOnline();
+      if (!wasResuming) addToTimeline(timeline, "Online");
+      heartbeat.start(message.heartbeatSeconds ?? 30);
+      void flushCrew();
       break;
+    }
     case "monitoring-started":
       endSession();
       session = { sessionId: message.sessionId, monitorId: message.monitorId, pc: createPeer(message.monitorId, message.iceServers ?? []), pending: [], iceServers: message.iceServers ?? [] };
@@ -201,7 +292,7 @@ function onMessage(message: ServerMessage): void {
       addToTimeline(timeline, `Being viewed by ${message.monitorId}`);
       break;
     case "offer":
-      void answer(message);
+      void answer(message).catch((e) => addToTimeline(timeline, `Could not answer ${message.fromId}: ${(e as Error).message}`, "error"));
       break;
     case "ice-candidate":
       if (session && message.sessionId === session.sessionId) {
@@ -218,7 +309,15 @@ function onMessage(message: ServerMessage): void {
     case "heartbeat-pong":
       break;
     case "error":
-      addToTimeline(timeline, `${message.requestEvent}: ${explain(message.code, message.message)}`, "error");
+      if (message.requestEvent === "crew-sign-on" || message.requestEvent === "crew-sign-off") {
+        crewRefusal = message;
+      } else if (message.requestEvent === "heartbeat-ping") {
+        heartbeat.refused();
+      } else if (message.requestEvent === "ice-candidate" && message.code === "no-session") {
+        // A candidate that crossed the end of its session: nothing anyone can act on.
+      } else {
+        addToTimeline(timeline, `${message.requestEvent}: ${explain(message.code, message.message)}`, "error");
+      }
       break;
   }
 }
@@ -268,13 +367,21 @@ function endSession(): void {
 }
 
 function renderCrew(): void {
-  crewList.replaceChildren(...[...crewOnDuty].map(([id, name]) => {
+  const items = [...crewOnDuty].map(([id, name]) => {
     const item = document.createElement("li");
     item.textContent = name ? `${id} – ${name}` : id;
     return item;
-  }));
-  $("#crew-empty").hidden = crewOnDuty.size > 0;
+  });
+  for (const request of crewQueue) {
+    const item = document.createElement("li");
+    item.className = "queued";
+    const who = request.name ? `${request.crewId} – ${request.name}` : request.crewId;
+    item.textContent = `${who}: sign-${request.event === "crew-sign-on" ? "on" : "off"} queued, not yet recorded`;
+    items.push(item);
+  }
+  crewList.replaceChildren(...items);
+  $("#crew-empty").hidden = items.length > 0;
 }
 
 // For tests and diagnostics: what the page is doing, without reading the DOM.
-(window as any).railcloudKiosk = () => ({ kioskId, status: status.dataset.state, viewer: viewer.textContent, session: session && { id: session.sessionId, state: session.pc.connectionState } });
+(window as any).railcloudKiosk = () => ({ kioskId, status: status.dataset.state, viewer: viewer.textContent, queued: crewQueue.length, session: session && { id: session.sessionId, state: session.pc.connectionState } });

@@ -2,7 +2,7 @@
 // per tile, a frozen-video warning, an event timeline, and every refusal in plain words.
 import { ApiError, listKiosks, webConfig, type KioskView } from "./api";
 import type { AccountInfo } from "@azure/msal-browser";
-import { Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
+import { Heartbeat, Signaling, explain, endReasons, rtcConfiguration, onSignIn, showSignedOut, type ServerMessage, type TokenSource } from "./signaling";
 import { $, el, addToTimeline, setStatus, time } from "./ui";
 import { startConsole, stopConsole } from "./console";
 
@@ -15,6 +15,13 @@ const kioskRows = $("#kiosks tbody");
 const grid = $("#grid");
 const relayOnly = $<HTMLInputElement>("#relay-only");
 const signOut = $<HTMLButtonElement>("#sign-out");
+const kioskSearch = $<HTMLInputElement>("#kiosk-search");
+const onlineOnly = $<HTMLInputElement>("#online-only");
+const wallMode = $<HTMLInputElement>("#wall-mode");
+const watchAll = $<HTMLButtonElement>("#watch-all");
+const fullscreenGrid = $<HTMLButtonElement>("#fullscreen-grid");
+const kioskList = $<HTMLDetailsElement>("#kiosk-list");
+const kioskSummary = $("#kiosk-summary");
 
 interface TileStats { state: string; path: string; bitrateKbps: number; fps: number; lost: number; rttMs: number; codec: string; framesDecoded: number; width: number; height: number; frozen: boolean }
 
@@ -37,6 +44,12 @@ interface Tile {
   lastFrames: number;
   lastFramesChangedAt: number;
   timer?: number;
+  /** No answer from the kiosk yet: after 15 s the tile says so and offers to try again. */
+  answerTimer?: number;
+  /** The person pressed Start (not a resume or a remembered wall): refusals go to the banner, not just the tile. */
+  byHand?: boolean;
+  retries?: number;
+  badge: HTMLElement;
 }
 
 // Where access tokens come from: the password sign-in, or MSAL after "Sign in with Microsoft".
@@ -46,6 +59,81 @@ let monitorId = "";
 let signaling: Signaling | undefined;
 const kiosks = new Map<string, KioskView>();
 const tiles = new Map<string, Tile>();
+let heartbeatSeconds = 30;
+/** The Web PubSub connection is down (or RailCloud cannot be reached): the kiosk list is what was last known. */
+let stale = false;
+let registeredOnce = false;
+const heartbeat = new Heartbeat(() => signaling, (reachable) => {
+  if (reachable) {
+    if (stale) { stale = false; setStatus(status, "Connected", "online"); void refreshKiosks(); }
+  } else {
+    stale = true;
+    setStatus(status, [...tiles.values()].some((t) => t.sessionId) ? "Can't reach RailCloud; video continues" : "Can't reach RailCloud; retrying", "degraded");
+    renderKiosks();
+  }
+});
+
+// ---- What this browser remembers: the wall's layout, filters, and which kiosks it watches ----
+
+interface Remembered { watched: string[]; wall: boolean; onlineOnly: boolean; search: string; listOpen: boolean }
+
+function rememberedKey(): string { return `railcloud.monitor.${monitorId}`; }
+
+function loadRemembered(): Remembered {
+  const fallback: Remembered = { watched: [], wall: false, onlineOnly: false, search: "", listOpen: true };
+  try {
+    const stored = JSON.parse(localStorage.getItem(rememberedKey()) ?? "null");
+    if (!stored || typeof stored !== "object") return fallback;
+    return {
+      watched: Array.isArray(stored.watched) ? stored.watched.filter((k: unknown) => typeof k === "string").slice(0, 64) : [],
+      wall: stored.wall === true, onlineOnly: stored.onlineOnly === true, search: typeof stored.search === "string" ? stored.search : "", listOpen: stored.listOpen !== false,
+    };
+  } catch {
+    return fallback;
+  }
+}
+
+function remember(): void {
+  if (!monitorId) return;
+  const state: Remembered = {
+    watched: [...tiles.values()].filter((t) => t.wanted).map((t) => t.kioskId),
+    wall: wallMode.checked, onlineOnly: onlineOnly.checked, search: kioskSearch.value, listOpen: kioskList.open,
+  };
+  try { localStorage.setItem(rememberedKey(), JSON.stringify(state)); } catch { /* private mode: nothing is remembered */ }
+}
+
+function applyLayout(): void {
+  document.body.classList.toggle("wall", wallMode.checked);
+  fitGrid();
+}
+
+/** In wall mode the grid fills the screen: 1, 4, 9, 16… tiles in the squarest arrangement that fits. */
+function fitGrid(): void {
+  const n = Math.max(1, tiles.size);
+  const columns = Math.ceil(Math.sqrt(n));
+  grid.style.setProperty("--columns", String(columns));
+  grid.style.setProperty("--rows", String(Math.ceil(n / columns)));
+}
+
+wallMode.addEventListener("change", () => { applyLayout(); remember(); });
+onlineOnly.addEventListener("change", () => { renderKiosks(); remember(); });
+kioskSearch.addEventListener("input", () => { renderKiosks(); remember(); });
+kioskList.addEventListener("toggle", () => remember());
+watchAll.addEventListener("click", () => {
+  for (const kiosk of [...kiosks.values()].sort((a, b) => a.kioskId.localeCompare(b.kioskId))) {
+    if (kiosk.online && !kiosk.monitoredBy && !tiles.get(kiosk.kioskId)?.sessionId) void startMonitoring(kiosk.kioskId, false);
+  }
+});
+fullscreenGrid.addEventListener("click", () => void toggleFullscreen(grid));
+
+async function toggleFullscreen(element: HTMLElement): Promise<void> {
+  try {
+    if (document.fullscreenElement === element) await document.exitFullscreen();
+    else await element.requestFullscreen();
+  } catch (error) {
+    addToTimeline(timeline, `Fullscreen is not available here: ${(error as Error).message}`, "error");
+  }
+}
 
 // Remember the choice of relay-only ICE (also settable with ?relay=1, for checking TURN).
 relayOnly.checked = new URLSearchParams(location.search).get("relay") === "1";
@@ -88,10 +176,12 @@ signOut.addEventListener("click", () => {
 });
 
 function stopEverything(): void {
+  heartbeat.stop();
+  registeredOnce = false;
   window.clearInterval(refresher);
   stopConsole();
   signOut.hidden = true;
-  for (const kioskId of [...tiles.keys()]) closeTile(kioskId);
+  for (const kioskId of [...tiles.keys()]) closeTile(kioskId, false);
 }
 
 function onSignedOut(reason: string): void {
@@ -147,39 +237,74 @@ void webConfig().then(async (config) => {
 });
 
 function onConnected(): void {
-  setStatus(status, "Connecting…", "connecting");
-  void signaling?.send("register-monitor", {}).catch((e) => showError(`Could not register: ${e.message}`));
+  const resume = [...tiles.values()].flatMap((t) => (t.sessionId ? [t.sessionId] : []));
+  setStatus(status, resume.length > 0 ? "Reconnecting to RailCloud… video continues" : "Connecting…", "connecting");
+  // A new connection names the sessions this page still holds; their video never depended on the connection.
+  void signaling?.send("register-monitor", { resume }).catch((e) => addToTimeline(timeline, `Could not register yet (${e.message}); it is tried again with the next connection`, "error"));
 }
 
 function onDisconnected(reason: string): void {
-  setStatus(status, "Offline – reconnecting…", "offline");
-  addToTimeline(timeline, reason ? `Connection lost (${reason}); reconnecting` : "Connection lost; reconnecting", "error");
+  heartbeat.stop();
+  stale = true;
+  const watching = [...tiles.values()].some((t) => t.sessionId);
+  setStatus(status, watching ? "Reconnecting to RailCloud… video continues" : "Offline – reconnecting…", watching ? "degraded" : "offline");
+  addToTimeline(timeline, reason ? `Connection to RailCloud lost (${reason}); reconnecting` : "Connection to RailCloud lost; reconnecting", "error");
+  renderKiosks();
 }
 
 function onMessage(message: ServerMessage): void {
   switch (message.event) {
-    case "registered":
+    case "registered": {
       // The backend says who we are (an Entra ID user's RailCloud id may differ from their user name).
       if (typeof message.id === "string") {
         monitorId = message.id;
         $("#monitor-id").textContent = monitorId;
       }
+      stale = false;
       setStatus(status, "Connected", "online");
+      heartbeatSeconds = message.heartbeatSeconds ?? 30;
+      heartbeat.start(heartbeatSeconds);
+      kiosks.clear();
       for (const kiosk of message.kiosks as KioskView[]) kiosks.set(kiosk.kioskId, kiosk);
+      const resumed: string[] = message.resumed ?? [];
+      for (const tile of [...tiles.values()]) {
+        if (!tile.sessionId) continue;
+        if (resumed.includes(tile.sessionId)) continue;
+        // Ended while we were away: start again quietly if the person still wants it.
+        stopMedia(tile);
+        if (tile.wanted) void startMonitoring(tile.kioskId, false);
+      }
+      if (resumed.length > 0) addToTimeline(timeline, `Back online; ${resumed.length} session(s) resumed (their video never stopped)`, "session");
+      if (!registeredOnce) {
+        registeredOnce = true;
+        // A wall comes back to the same picture: the kiosks it watched before a reload start by themselves.
+        const remembered = loadRemembered();
+        wallMode.checked = remembered.wall;
+        onlineOnly.checked = remembered.onlineOnly;
+        kioskSearch.value = remembered.search;
+        kioskList.open = remembered.listOpen;
+        applyLayout();
+        for (const kioskId of remembered.watched) {
+          const kiosk = kiosks.get(kioskId);
+          if (kiosk && !tiles.has(kioskId) && (!kiosk.monitoredBy || kiosk.monitoredBy === monitorId)) void startMonitoring(kioskId, false);
+        }
+      }
       renderKiosks();
       break;
+    }
     case "kiosk-online":
     case "kiosk-offline": {
       const kiosk: KioskView = kiosks.get(message.kioskId) ?? { kioskId: message.kioskId, online: false, crew: [] };
       kiosk.online = message.event === "kiosk-online";
-      kiosk.lastSeen = message.at;
+      // Coming online is a sign of life; going offline is not (it happens for want of one).
+      if (kiosk.online) kiosk.lastSeen = message.at;
       kiosks.set(kiosk.kioskId, kiosk);
       renderKiosks();
       addToTimeline(timeline, `${message.kioskId} ${kiosk.online ? "came online" : "went offline"}`);
       const waiting = tiles.get(message.kioskId);
-      if (kiosk.online && waiting?.wanted && !waiting.sessionId) {
+      if (kiosk.online && waiting?.wanted && !waiting.sessionId && pendingStart !== message.kioskId) {
         waiting.message.textContent = `${message.kioskId} is back; reconnecting…`;
-        void startMonitoring(message.kioskId);
+        void startMonitoring(message.kioskId, false);
       }
       break;
     }
@@ -212,7 +337,7 @@ function onMessage(message: ServerMessage): void {
         tile.message.textContent = `Session ended: ${reason}.`;
         tile.element.dataset.state = "ended";
         // A kiosk that reconnected is online again at once; otherwise the tile waits for it to come back online.
-        if (tile.wanted && message.reason === "replaced") window.setTimeout(() => void startMonitoring(message.kioskId), 500);
+        if (tile.wanted && message.reason === "replaced") window.setTimeout(() => void startMonitoring(message.kioskId, false), 500);
       }
       setWatchedBy(message.kioskId, undefined);
       addToTimeline(timeline, `${message.kioskId}: session ended, ${reason}`, "session");
@@ -221,9 +346,10 @@ function onMessage(message: ServerMessage): void {
     case "answer": {
       const tile = tiles.get(message.fromId);
       if (tile?.pc && tile.sessionId === message.sessionId) {
+        window.clearTimeout(tile.answerTimer);
         void tile.pc.setRemoteDescription(message.answer).then(async () => {
-          for (const candidate of tile.pending.splice(0)) await tile.pc!.addIceCandidate(candidate).catch(() => undefined);
-        });
+          for (const candidate of tile.pending.splice(0)) await tile.pc?.addIceCandidate(candidate).catch(() => undefined);
+        }).catch((e) => addToTimeline(timeline, `${message.fromId}: the answer could not be used (${(e as Error).message})`, "error"));
         // A kiosk without a camera answers without sending video: say so rather than show a black tile.
         if (!/^a=(sendonly|sendrecv)\r?$/m.test(message.answer.sdp ?? "")) {
           tile.message.textContent = `${message.fromId} has no camera (it is missing or access to it was denied).`;
@@ -245,16 +371,42 @@ function onMessage(message: ServerMessage): void {
       break;
     case "error": {
       const text = explain(message.code, message.message);
-      const kioskId = (message.requestEvent === "start-monitoring" && pendingStart) || undefined;
-      if (kioskId) {
-        const tile = tiles.get(kioskId);
-        if (tile && !tile.sessionId) {
-          tile.message.textContent = text;
-          tile.element.dataset.state = "refused";
-        }
-        pendingStart = undefined;
+      if (message.requestEvent === "heartbeat-ping") {
+        heartbeat.refused();
+        break;
       }
-      showError(kioskId ? `${kioskId}: ${text}` : text);
+      if (message.requestEvent === "start-monitoring" && pendingStart) {
+        const kioskId = pendingStart;
+        pendingStart = undefined;
+        window.setTimeout(nextStart, 0);
+        const tile = tiles.get(kioskId);
+        const byHand = tile?.byHand ?? true;
+        // A refusal leaves no dead tile: the tile goes, the reason stays on the banner and in the events.
+        if (tile && !tile.sessionId) {
+          const ownOldSession = message.code === "kiosk-busy" && kiosks.get(kioskId)?.monitoredBy === monitorId;
+          if (!byHand && ownOldSession && (tile.retries = (tile.retries ?? 0) + 1) <= 10) {
+            // This screen's session from before a reload, not yet ended by RailCloud: it goes within seconds.
+            tile.message.textContent = "Taking over from this screen's earlier session…";
+            window.setTimeout(() => { if (tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 2000);
+          } else if (message.code === "unavailable" || (!byHand && message.code === "kiosk-offline")) {
+            // Not the person's doing and not final: the tile waits for the kiosk (or RailCloud) to come back.
+            tile.message.textContent = message.code === "unavailable" ? "RailCloud can't be reached; trying again…" : `${kioskId} is offline; waiting for it to come back…`;
+            tile.element.dataset.state = "waiting";
+            if (message.code === "unavailable") window.setTimeout(() => { if (tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 3000);
+          } else {
+            closeTile(kioskId);
+          }
+        }
+        if (byHand) showError(`${kioskId}: ${text}`);
+        else addToTimeline(timeline, `${kioskId}: ${text}`, "session");
+        break;
+      }
+      if (message.requestEvent === "ice-candidate" || (message.code === "no-session" && message.requestEvent !== "stop-monitoring")) {
+        // A candidate or offer that crossed the end of its session (typical while recovering): nothing to act on.
+        addToTimeline(timeline, text, "info");
+        break;
+      }
+      showError(text);
       break;
     }
   }
@@ -262,14 +414,21 @@ function onMessage(message: ServerMessage): void {
 
 let pendingStart: string | undefined;
 
-async function startMonitoring(kioskId: string): Promise<void> {
+async function startMonitoring(kioskId: string, byHand = true): Promise<void> {
   // A second press (a double click) while the first start is on its way changes nothing.
   if (pendingStart === kioskId) return;
-  hideError();
+  if (pendingStart) {
+    // One start at a time, so each refusal finds its tile; the others follow in order ("Watch all").
+    startQueue.push([kioskId, byHand]);
+    return;
+  }
+  if (byHand) hideError();
   const tile = tiles.get(kioskId) ?? createTile(kioskId);
   tile.wanted = true;
+  tile.byHand = byHand;
   tile.message.textContent = "Connecting…";
   tile.element.dataset.state = "connecting";
+  remember();
   const w = window as any;
   w.railcloudClickedAt ??= {};
   w.railcloudClickedAt[kioskId] = performance.now();
@@ -281,18 +440,30 @@ async function startMonitoring(kioskId: string): Promise<void> {
     pendingStart = undefined;
     tile.message.textContent = `Could not ask RailCloud to start (${(error as Error).message}); press Start to try again.`;
     tile.element.dataset.state = "refused";
+    nextStart();
   }
+}
+
+const startQueue: [string, boolean][] = [];
+
+function nextStart(): void {
+  const next = startQueue.shift();
+  if (next) void startMonitoring(next[0], next[1]);
 }
 
 async function stopMonitoring(kioskId: string): Promise<void> {
   const tile = tiles.get(kioskId);
   if (tile) tile.wanted = false;
-  if (tile?.sessionId) await signaling?.send("stop-monitoring", { kioskId });
+  remember();
+  if (tile?.sessionId) await signaling?.send("stop-monitoring", { kioskId }).catch((e) => showError(`${kioskId}: could not stop (${(e as Error).message}); try again`));
   else closeTile(kioskId);
 }
 
 async function beginSession(message: ServerMessage): Promise<void> {
-  pendingStart = undefined;
+  const existing = tiles.get(message.kioskId);
+  if (existing) existing.retries = 0;
+  if (pendingStart === message.kioskId) pendingStart = undefined;
+  window.setTimeout(nextStart, 0);
   const tile = tiles.get(message.kioskId) ?? createTile(message.kioskId);
   stopMedia(tile);
   tile.sessionId = message.sessionId;
@@ -320,18 +491,26 @@ async function beginSession(message: ServerMessage): Promise<void> {
       // ICE restart first; if the media path is not back within 10 s, renegotiate from scratch (a new session).
       tile.message.textContent = "Connection lost; trying to restore it…";
       pc.restartIce();
-      void sendOffer(tile, message.kioskId, true);
+      void sendOffer(tile, message.kioskId, true).catch(() => undefined);   // RailCloud unreachable: the restart timer below tries again
       window.clearTimeout(tile.restartTimer);
       tile.restartTimer = window.setTimeout(() => {
         if (tile.pc === pc && pc.connectionState !== "connected" && tile.wanted) {
           tile.message.textContent = "Still no video; starting over…";
-          void signaling?.send("stop-monitoring", { kioskId: message.kioskId }).then(() => window.setTimeout(() => void startMonitoring(message.kioskId), 500));
+          void signaling?.send("stop-monitoring", { kioskId: message.kioskId })
+            .then(() => window.setTimeout(() => void startMonitoring(message.kioskId, false), 500))
+            .catch(() => { tile.message.textContent = "Still no video, and RailCloud can't be reached to start over; the video may come back by itself."; });
         }
       }, 10_000);
     }
   };
-  await sendOffer(tile, message.kioskId, false);
   tile.timer = window.setInterval(() => void updateStats(tile), 1000);
+  await sendOffer(tile, message.kioskId, false).catch((e) => { tile.message.textContent = `Could not send the offer (${(e as Error).message}).`; });
+  window.clearTimeout(tile.answerTimer);
+  tile.answerTimer = window.setTimeout(() => {
+    if (tile.pc !== pc || pc.remoteDescription) return;
+    tile.message.replaceChildren(`${message.kioskId} is not answering. `, tryAgainButton(message.kioskId));
+    tile.element.dataset.state = "not-answering";
+  }, 15_000);
 }
 
 async function sendOffer(tile: Tile, kioskId: string, iceRestart: boolean): Promise<void> {
@@ -339,6 +518,18 @@ async function sendOffer(tile: Tile, kioskId: string, iceRestart: boolean): Prom
   const offer = await pc.createOffer({ iceRestart });
   await pc.setLocalDescription(offer);
   await signaling?.send("offer", { targetId: kioskId, offer: { type: "offer", sdp: offer.sdp } });
+}
+
+function tryAgainButton(kioskId: string): HTMLButtonElement {
+  const button = el("button", { type: "button", textContent: "Try again", className: "secondary" });
+  button.addEventListener("click", () => {
+    const tile = tiles.get(kioskId);
+    if (!tile) return;
+    if (tile.sessionId) void signaling?.send("stop-monitoring", { kioskId }).catch(() => undefined);
+    stopMedia(tile);
+    window.setTimeout(() => void startMonitoring(kioskId), 300);
+  });
+  return button;
 }
 
 function createTile(kioskId: string): Tile {
@@ -350,23 +541,32 @@ function createTile(kioskId: string): Tile {
     w.railcloudFirstFrameAt ??= {};
     w.railcloudFirstFrameAt[kioskId] ??= performance.now();
   });
+  // The stats fold into a one-line badge (path, frames/s, size) that opens to the full list.
   const overlay = el("dl", { className: "stats" });
+  const badge = el("span", { className: "badge" });
+  const details = el("details", { className: "tile-stats" }, el("summary", {}, badge), overlay);
   const message = el("p", { className: "tile-message" });
   message.setAttribute("role", "status");
   const stop = el("button", { type: "button", textContent: "Stop" });
+  stop.setAttribute("aria-label", `Stop watching ${kioskId}`);
   stop.addEventListener("click", () => void stopMonitoring(kioskId));
+  const full = el("button", { type: "button", textContent: "Full screen", className: "secondary" });
+  full.setAttribute("aria-label", `Fullscreen ${kioskId}`);
   const element = el("article", { className: "tile", dataset: { kiosk: kioskId, state: "connecting" } },
-    el("header", {}, el("h3", { textContent: kioskId }), stop), video, overlay, message);
+    el("header", {}, el("h3", { textContent: kioskId }), el("span", { className: "tile-buttons" }, full, stop)), video, details, message);
+  full.addEventListener("click", () => void toggleFullscreen(element));
   element.setAttribute("aria-label", `Kiosk ${kioskId}`);
   grid.append(element);
-  const tile: Tile = { kioskId, wanted: true, pending: [], element, video, overlay, message, lastBytes: 0, lastFrames: 0, lastFramesChangedAt: performance.now(),
+  const tile: Tile = { kioskId, wanted: true, pending: [], element, video, overlay, badge, message, lastBytes: 0, lastFrames: 0, lastFramesChangedAt: performance.now(),
     stats: { state: "new", path: "–", bitrateKbps: 0, fps: 0, lost: 0, rttMs: 0, codec: "–", framesDecoded: 0, width: 0, height: 0, frozen: false } };
   tiles.set(kioskId, tile);
+  fitGrid();
   return tile;
 }
 
 function stopMedia(tile: Tile): void {
   window.clearInterval(tile.timer);
+  window.clearTimeout(tile.answerTimer);
   window.clearTimeout(tile.restartTimer);
   tile.pc?.close();
   tile.pc = undefined;
@@ -375,12 +575,15 @@ function stopMedia(tile: Tile): void {
   tile.video.srcObject = null;
 }
 
-function closeTile(kioskId: string): void {
+/** Removes a tile; <paramref name="forget"/> also drops it from the watched set this browser remembers (not at sign-out). */
+function closeTile(kioskId: string, forget = true): void {
   const tile = tiles.get(kioskId);
   if (!tile) return;
   stopMedia(tile);
   tile.element.remove();
   tiles.delete(kioskId);
+  fitGrid();
+  if (forget) remember();
 }
 
 async function updateStats(tile: Tile): Promise<void> {
@@ -422,6 +625,7 @@ async function updateStats(tile: Tile): Promise<void> {
   }
   s.frozen = s.state === "connected" && s.framesDecoded > 0 && now - tile.lastFramesChangedAt > 3000;
   tile.element.dataset.state = tile.noCamera ? "no-camera" : s.frozen ? "frozen" : s.state;
+  if (s.state === "connected" && tile.message.textContent?.endsWith("is not answering. Try again")) tile.message.textContent = "";
   if (s.frozen) tile.message.textContent = "Video has frozen: no new frames for 3 seconds.";
   else if (s.state === "connected" && tile.message.textContent?.startsWith("Video has frozen")) tile.message.textContent = "";
   const entries: [string, string][] = [
@@ -429,6 +633,7 @@ async function updateStats(tile: Tile): Promise<void> {
     ["Packets lost", String(s.lost)], ["RTT", `${s.rttMs} ms`], ["Codec", s.codec], ["Size", s.width ? `${s.width}×${s.height}` : "–"],
   ];
   tile.overlay.replaceChildren(...entries.flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: v })]));
+  tile.badge.textContent = `${s.state} · ${s.path} · ${s.fps} fps · ${s.width ? `${s.width}×${s.height}` : "–"} · ${s.codec}`;
 }
 
 async function refreshKiosks(): Promise<void> {
@@ -447,21 +652,40 @@ function setWatchedBy(kioskId: string, by: string | undefined): void {
 }
 
 function renderKiosks(): void {
-  const rows = [...kiosks.values()].sort((a, b) => a.kioskId.localeCompare(b.kioskId)).map((kiosk) => {
-    const watching = tiles.get(kiosk.kioskId)?.sessionId !== undefined;
-    const action = el("button", { type: "button", textContent: watching ? "Stop monitoring" : "Start monitoring", disabled: !watching && !kiosk.online });
+  const search = kioskSearch.value.trim().toLowerCase();
+  const all = [...kiosks.values()].sort((a, b) => a.kioskId.localeCompare(b.kioskId));
+  const shown = all.filter((k) => (!onlineOnly.checked || k.online) && (!search || k.kioskId.toLowerCase().includes(search)
+    || k.crew.some((c) => c.crewId.toLowerCase().includes(search) || (c.name ?? "").toLowerCase().includes(search))));
+  const rows = shown.map((kiosk) => {
+    const tile = tiles.get(kiosk.kioskId);
+    const watching = tile?.sessionId !== undefined || (tile?.wanted ?? false);
+    // Someone else (or this account on another screen) is watching: Start would be refused, so it says who instead.
+    const watchedElsewhere = !watching && kiosk.monitoredBy !== undefined && kiosk.monitoredBy !== null;
+    const label = watching ? "Stop monitoring" : watchedElsewhere ? `Watched by ${kiosk.monitoredBy}` : "Start monitoring";
+    const action = el("button", { type: "button", textContent: label, disabled: (!watching && (!kiosk.online || watchedElsewhere)) || (stale && !watching) });
     action.setAttribute("aria-label", `${watching ? "Stop" : "Start"} monitoring ${kiosk.kioskId}`);
     action.addEventListener("click", () => void (watching ? stopMonitoring(kiosk.kioskId) : startMonitoring(kiosk.kioskId)));
     const crew = kiosk.crew.map((c) => (c.name ? `${c.crewId} (${c.name})` : c.crewId)).join(", ") || "–";
-    return el("tr", { dataset: { kiosk: kiosk.kioskId, online: String(kiosk.online) } },
-      el("th", { scope: "row", textContent: kiosk.kioskId }),
-      el("td", { textContent: kiosk.online ? "Online" : "Offline", className: kiosk.online ? "online" : "offline" }),
-      el("td", { textContent: crew }),
-      el("td", { textContent: kiosk.monitoredBy ?? "–" }),
-      el("td", { textContent: time(kiosk.lastSeen) }),
-      el("td", {}, action));
+    // A kiosk that should have sent a heartbeat by now is marked, and so is everything while our own connection is down.
+    const silentFor = kiosk.lastSeen ? (Date.now() - new Date(kiosk.lastSeen).getTime()) / 1000 : 0;
+    const late = kiosk.online && silentFor > heartbeatSeconds * 2 + 5;
+    const state = !kiosk.online ? "Offline" : late ? `Online? Not heard from for ${Math.round(silentFor)} s` : "Online";
+    const stateCell = el("td", { textContent: state, className: kiosk.online ? (late ? "late" : "online") : "offline" });
+    stateCell.dataset.label = "State";
+    const cells = [
+      stateCell,
+      el("td", { textContent: crew, dataset: { label: "Crew" } }),
+      el("td", { textContent: kiosk.monitoredBy ?? "–", dataset: { label: "Watched by" } }),
+      el("td", { textContent: time(kiosk.lastSeen), dataset: { label: "Last heartbeat" } }),
+      el("td", {}, action),
+    ];
+    return el("tr", { dataset: { kiosk: kiosk.kioskId, online: String(kiosk.online), stale: String(stale || late) } },
+      el("th", { scope: "row", textContent: kiosk.kioskId }), ...cells);
   });
   kioskRows.replaceChildren(...rows);
+  const online = all.filter((k) => k.online).length;
+  kioskSummary.textContent = `Kiosks: ${online} of ${all.length} online${shown.length !== all.length ? `, ${shown.length} shown` : ""}${stale ? " · last known (RailCloud can't be reached)" : ""}`;
+  watchAll.disabled = stale || !all.some((k) => k.online && !k.monitoredBy && !tiles.get(k.kioskId)?.sessionId);
 }
 
 function showError(text: string): void {

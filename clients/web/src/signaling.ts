@@ -76,6 +76,61 @@ export class Signaling {
   }
 }
 
+/**
+ * The heartbeat of a page: every interval while all is well; when one is not acknowledged (RailCloud's API or
+ * storage cannot be reached, or the connection is down) it says so and tries again after 2, 4, 8 s (at most 10 s),
+ * so presence and sessions are refreshed as soon as RailCloud is back. The video between the peers does not depend on it.
+ */
+export class Heartbeat {
+  private timer: number | undefined;
+  private failures = 0;
+  private seconds = 30;
+  private inFlight = false;
+  private refusedInFlight = false;
+
+  constructor(private signaling: () => Signaling | undefined, private onHealth: (reachable: boolean) => void) {}
+
+  start(seconds: number): void {
+    this.seconds = Math.max(1, seconds || 30);
+    this.schedule(this.seconds * 1000);
+  }
+
+  stop(): void { window.clearTimeout(this.timer); this.timer = undefined; }
+
+  /** The backend answered a heartbeat with a refusal such as "unavailable" (its storage is down): count it as not delivered. */
+  refused(): void {
+    if (this.inFlight) { this.refusedInFlight = true; return; }   // the reply came before the ack: beat() decides
+    this.failures++;
+    this.onHealth(false);
+    this.schedule(Math.min(10, 2 ** this.failures) * 1000);
+  }
+
+  private schedule(ms: number): void {
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.beat(), ms);
+  }
+
+  private async beat(): Promise<void> {
+    const signaling = this.signaling();
+    if (!signaling) return;
+    this.inFlight = true;
+    this.refusedInFlight = false;
+    let delivered = false;
+    try {
+      await signaling.send("heartbeat-ping", {});
+      delivered = true;
+    } catch { /* not delivered */ }
+    this.inFlight = false;
+    if (delivered && !this.refusedInFlight) {
+      this.failures = 0;
+      this.onHealth(true);
+      this.schedule(this.seconds * 1000);
+    } else {
+      this.refused();
+    }
+  }
+}
+
 /** Plain words for every refusal code, for people at a screen. */
 export function explain(code: string, fallback?: string): string {
   const words: Record<string, string> = {
@@ -103,7 +158,7 @@ export const endReasons: Record<string, string> = {
   "stopped": "monitoring was stopped",
   "kiosk-disconnected": "the kiosk disconnected",
   "monitor-disconnected": "the monitor disconnected",
-  "expired": "the connection was lost (no heartbeat)",
+  "expired": "nothing was heard from the other side for too long",
   "replaced": "the kiosk reconnected",
 };
 

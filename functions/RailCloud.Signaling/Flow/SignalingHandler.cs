@@ -360,9 +360,11 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, tooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidPayload, problem!);
         }
-        if (!c.State.TryTake(options.Value.SignalingBurst, options.Value.SignalingPerSecond, c.Now))
+        // The allowance is per session: a wall that watches sixteen kiosks on one connection trickles sixteen times as much.
+        var sessionsHeld = Math.Max(1, c.State.Sessions.Count);
+        if (!c.State.TryTake(options.Value.SignalingBurst * sessionsHeld, options.Value.SignalingPerSecond * sessionsHeld, c.Now))
         {
-            return Refuse(c, ErrorCodes.RateLimited, $"Too many signaling messages; at most {options.Value.SignalingPerSecond:0.#} per second.");
+            return Refuse(c, ErrorCodes.RateLimited, $"Too many signaling messages; at most {options.Value.SignalingPerSecond:0.#} per second per session.");
         }
 
         var kioskId = isMonitor ? targetId : c.State.Id;
