@@ -51,9 +51,9 @@ public sealed class SignInRenewalTests : IAsyncLifetime
         await LogOutEverywhereAsync("KIOSK_01");
         await LogOutEverywhereAsync("MONITOR_01");
 
-        await Assertions.Expect(kiosk.Locator("#timeline")).ToContainTextAsync("Connection lost", new() { Timeout = 15_000 });
+        await Assertions.Expect(kiosk.Locator("#timeline")).ToContainTextAsync("Connection to RailCloud lost", new() { Timeout = 15_000 });
         await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 20_000 });
-        await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("Connection lost", new() { Timeout = 15_000 });
+        await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("Connection to RailCloud lost", new() { Timeout = 15_000 });
         await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 20_000 });
         await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_01'] td").First).ToHaveTextAsync("Online", new() { Timeout = 10_000 });
         await Assertions.Expect(kiosk.Locator("#sign-in")).ToBeHiddenAsync();

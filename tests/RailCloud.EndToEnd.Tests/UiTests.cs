@@ -132,6 +132,24 @@ public sealed class UiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKioskThatNeverAnswersIsNamedOnItsTileWithTryAgain()
+    {
+        // A kiosk that is online (it registered and heartbeats) but never answers an offer: a hung kiosk app.
+        await using var silent = await _stack.ConnectAsync("KIOSK_02");
+        var monitor = await MonitorAsync("MONITOR_01");
+        await StartButton(monitor, "KIOSK_02").ClickAsync();
+
+        var tile = monitor.Locator(".tile[data-kiosk='KIOSK_02']");
+        await Assertions.Expect(tile.Locator(".tile-message")).ToContainTextAsync("KIOSK_02 is not answering.", new() { Timeout = 30_000 });
+        await Assertions.Expect(tile).ToHaveAttributeAsync("data-state", "not-answering");
+        var firstSession = (await TileAsync(monitor, "KIOSK_02")).GetProperty("sessionId").GetString();
+        await tile.GetByRole(AriaRole.Button, new() { Name = "Try again" }).ClickAsync();
+        await monitor.WaitForFunctionAsync("s => { const t = window.railcloudTiles().KIOSK_02; return t && t.sessionId && t.sessionId !== s; }", firstSession, new() { Timeout = 15_000 });
+
+        Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
+    }
+
+    [Fact]
     public async Task ClosingTheKioskPageTellsTheMonitorTileAndTheVideoComesBackWithTheKiosk()
     {
         var kiosk = await KioskAsync("KIOSK_01");

@@ -67,6 +67,33 @@ public sealed class ResumeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KioskAndMonitorResumingTheSameSessionAtTheSameMomentBothKeepIt()
+    {
+        await using var firstMonitor = await _stack.ConnectAsync("MONITOR_01");
+        await using var firstKiosk = await _stack.ConnectAsync("KIOSK_01");
+        var sessionId = (string)(await firstMonitor.StartMonitoringAsync("KIOSK_01"))["sessionId"]!;
+
+        // Both come back after one outage, several times over; each pair of registrations runs truly at once.
+        // The connections stay open (closing a resumed one would end the session, as it should).
+        var open = new List<RailCloudConnection>();
+        for (var round = 0; round < 5; round++)
+        {
+            var kiosk = await ConnectAsync("KIOSK_01");
+            var monitor = await ConnectAsync("MONITOR_01");
+            open.AddRange([kiosk, monitor]);
+            var both = await Task.WhenAll(kiosk.RegisterAsync([sessionId]), monitor.RegisterAsync([sessionId]));
+
+            Assert.All(both, registered => Assert.Equal([sessionId], Ids(registered["resumed"])));
+            var row = await SessionRow();
+            Assert.Equal((kiosk.ConnectionId, monitor.ConnectionId), (row!.KioskConnectionId, row.MonitorConnectionId));
+        }
+        foreach (var connection in open)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task AKioskThatComesBackWithoutTheSessionStillReplacesIt()
     {
         await using var monitor = await _stack.ConnectAsync("MONITOR_01");
