@@ -88,7 +88,7 @@ public sealed class ErrorCodeTests : IAsyncLifetime
 
         // The kiosk never heard from the stranger; the session is untouched.
         await Task.Delay(300);
-        Assert.DoesNotContain(Drain(kiosk), m => (string?)m["event"] is Events.Offer or Events.IceCandidate);
+        Assert.DoesNotContain(Waiting.Drain(kiosk), m => (string?)m["event"] is Events.Offer or Events.IceCandidate);
         Assert.Equal("MONITOR_01", (await _stack.Services.GetRequiredService<SessionStore>().GetAsync("KIOSK_01"))!.MonitorId);
     }
 
@@ -125,7 +125,7 @@ public sealed class ErrorCodeTests : IAsyncLifetime
         var tenThousandCandidates = "v=0\r\n" + string.Concat(Enumerable.Repeat("a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n", 10_000));
         Assert.Equal(ErrorCodes.PayloadTooLarge, await CodeOf(() => monitor.SendOfferAsync("KIOSK_01", tenThousandCandidates)));
         await Task.Delay(300);
-        Assert.DoesNotContain(Drain(kiosk), m => (string?)m["event"] == Events.Offer);
+        Assert.DoesNotContain(Waiting.Drain(kiosk), m => (string?)m["event"] == Events.Offer);
     }
 
     [Fact]
@@ -201,13 +201,4 @@ public sealed class ErrorCodeTests : IAsyncLifetime
         Assert.Null(monitor.ClosedReason);
     }
 
-    private static List<System.Text.Json.Nodes.JsonObject> Drain(RailCloudConnection connection)
-    {
-        var list = new List<System.Text.Json.Nodes.JsonObject>();
-        while (connection.Messages.TryRead(out var message))
-        {
-            list.Add(message);
-        }
-        return list;
-    }
 }

@@ -15,12 +15,7 @@ public sealed class ResumeTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _stack = await RailCloudStack.StartAsync(new Dictionary<string, string?>
-        {
-            ["Sessions:Ttl"] = "00:00:03",
-            ["Sessions:HeartbeatInterval"] = "00:00:01",
-            ["Sessions:SweepInterval"] = "00:00:00.250",
-        });
+        _stack = await RailCloudStack.StartAsync(Waiting.ShortSessions());
         await _stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
         await _stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
     }
@@ -63,7 +58,7 @@ public sealed class ResumeTests : IAsyncLifetime
         await oldKiosk.DisposeAsync();
         await Task.Delay(1000);
         Assert.Equal(sessionId, (await SessionRow())?.SessionId);
-        Assert.DoesNotContain(Drain(monitor).Concat(Drain(kiosk)), m => (string?)m["event"] == Events.MonitoringEnded);
+        Assert.DoesNotContain(Waiting.Drain(monitor).Concat(Waiting.Drain(kiosk)), m => (string?)m["event"] == Events.MonitoringEnded);
     }
 
     [Fact]
@@ -146,7 +141,7 @@ public sealed class ResumeTests : IAsyncLifetime
         var listed = Assert.Single(await _stack.Api.ListKiosksAsync(monitor.AccessToken));
         Assert.True(listed.Online);
         Assert.Equal("MONITOR_01", listed.MonitoredBy);
-        Assert.DoesNotContain(Drain(monitor).Concat(Drain(kiosk)), m => (string?)m["event"] is Events.MonitoringEnded or Events.KioskOffline);
+        Assert.DoesNotContain(Waiting.Drain(monitor).Concat(Waiting.Drain(kiosk)), m => (string?)m["event"] is Events.MonitoringEnded or Events.KioskOffline);
     }
 
     [Fact]
@@ -177,7 +172,7 @@ public sealed class ResumeTests : IAsyncLifetime
         var sessionId = (string)(await monitor.StartMonitoringAsync("KIOSK_01"))["sessionId"]!;
 
         await stack.RestartEmulatorAsync(TimeSpan.FromSeconds(1));
-        await WaitUntil(() => kiosk.ClosedReason is not null && monitor.ClosedReason is not null);
+        await Waiting.UntilAsync(() => kiosk.ClosedReason is not null && monitor.ClosedReason is not null);
         await kiosk.DisposeAsync();
         await monitor.DisposeAsync();
         await using var newKiosk = await stack.ConnectAsync("KIOSK_01", register: false);
@@ -194,23 +189,5 @@ public sealed class ResumeTests : IAsyncLifetime
 
     private static List<string?> Ids(JsonNode? node) => node is JsonArray array ? [.. array.Select(n => (string?)n)] : [];
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(50);
-        }
-    }
 
-    private static List<JsonObject> Drain(RailCloudConnection connection)
-    {
-        var list = new List<JsonObject>();
-        while (connection.Messages.TryRead(out var message))
-        {
-            list.Add(message);
-        }
-        return list;
-    }
 }

@@ -11,12 +11,7 @@ public sealed class SessionEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // A short TTL and a fast sweep, so "no heartbeat for the TTL" takes seconds, not minutes.
-        _stack = await RailCloudStack.StartAsync(new Dictionary<string, string?>
-        {
-            ["Sessions:Ttl"] = "00:00:03",
-            ["Sessions:HeartbeatInterval"] = "00:00:01",
-            ["Sessions:SweepInterval"] = "00:00:00.250",
-        });
+        _stack = await RailCloudStack.StartAsync(Waiting.ShortSessions());
         await _stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
         await _stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
     }
@@ -90,7 +85,7 @@ public sealed class SessionEndTests : IAsyncLifetime
 
         var row = await SessionRow();
         Assert.Equal((string?)started["sessionId"], row?.SessionId);
-        Assert.DoesNotContain(Drain(monitor), m => (string?)m["event"] is Events.MonitoringEnded or Events.KioskOffline);
+        Assert.DoesNotContain(Waiting.Drain(monitor), m => (string?)m["event"] is Events.MonitoringEnded or Events.KioskOffline);
     }
 
     [Fact]
@@ -102,7 +97,7 @@ public sealed class SessionEndTests : IAsyncLifetime
 
         await using var newKiosk = await _stack.ConnectAsync("KIOSK_01");
         var ended = await monitor.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded, Wait);
-        await WaitUntil(() => oldKiosk.ClosedReason is not null);
+        await Waiting.UntilAsync(() => oldKiosk.ClosedReason is not null);
         var restarted = await monitor.StartMonitoringAsync("KIOSK_01");
         var toNew = await newKiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringStarted, Wait);
 
@@ -125,23 +120,5 @@ public sealed class SessionEndTests : IAsyncLifetime
         Assert.NotEqual((string?)first["sessionId"], (string?)second["sessionId"]);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(50);
-        }
-    }
 
-    private static List<System.Text.Json.Nodes.JsonObject> Drain(RailCloudConnection connection)
-    {
-        var list = new List<System.Text.Json.Nodes.JsonObject>();
-        while (connection.Messages.TryRead(out var message))
-        {
-            list.Add(message);
-        }
-        return list;
-    }
 }

@@ -387,12 +387,12 @@ function onMessage(message: ServerMessage): void {
           if (!byHand && ownOldSession && (tile.retries = (tile.retries ?? 0) + 1) <= 10) {
             // This screen's session from before a reload, not yet ended by RailCloud: it goes within seconds.
             tile.message.textContent = "Taking over from this screen's earlier session…";
-            window.setTimeout(() => { if (tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 2000);
+            window.setTimeout(() => { if (tiles.get(kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 2000);
           } else if (message.code === "unavailable" || (!byHand && message.code === "kiosk-offline")) {
             // Not the person's doing and not final: the tile waits for the kiosk (or RailCloud) to come back.
             tile.message.textContent = message.code === "unavailable" ? "RailCloud can't be reached; trying again…" : `${kioskId} is offline; waiting for it to come back…`;
             tile.element.dataset.state = "waiting";
-            if (message.code === "unavailable") window.setTimeout(() => { if (tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 3000);
+            if (message.code === "unavailable") window.setTimeout(() => { if (tiles.get(kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 3000);
           } else {
             closeTile(kioskId);
           }
@@ -438,8 +438,15 @@ async function startMonitoring(kioskId: string, byHand = true): Promise<void> {
     await signaling?.send("start-monitoring", { kioskId });
   } catch (error) {
     pendingStart = undefined;
-    tile.message.textContent = `Could not ask RailCloud to start (${(error as Error).message}); press Start to try again.`;
-    tile.element.dataset.state = "refused";
+    if (byHand) {
+      // Not sent at all: no tile is left behind, and the banner says what to do.
+      closeTile(kioskId);
+      showError(`${kioskId}: RailCloud can't be reached right now (${(error as Error).message}); press Start again in a moment.`);
+    } else {
+      tile.message.textContent = "RailCloud can't be reached; trying again…";
+      tile.element.dataset.state = "waiting";
+      window.setTimeout(() => { if (tiles.get(kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 5000);
+    }
     nextStart();
   }
 }
