@@ -33,6 +33,24 @@ public sealed class ErrorCodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKeyGivenTwiceIsInvalidPayloadAndChangesNothing()
+    {
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        // Raw JSON, so the duplicate key reaches the backend exactly as written.
+        static System.Text.Json.JsonElement Raw(string json) => System.Text.Json.JsonDocument.Parse(json).RootElement.Clone();
+
+        var twice = await CodeOf(() => monitor.SendAsync(Events.StartMonitoring, Raw("""{"kioskId":"KIOSK_01","kioskId":"KIOSK_02"}""")));
+        var crewTwice = await CodeOf(() => kiosk.SendAsync(Events.CrewSignOn, Raw("""{"crewId":"C1","crewId":"C2"}""")));
+
+        Assert.Equal([ErrorCodes.InvalidPayload, ErrorCodes.InvalidPayload], [twice, crewTwice]);
+        var listed = (await _stack.Api.ListKiosksAsync(monitor.AccessToken)).Single(k => k.KioskId == "KIOSK_01");
+        Assert.Empty(listed.Crew);
+        Assert.Null(listed.MonitoredBy);
+        Assert.DoesNotContain(Waiting.Drain(monitor), m => (string?)m["event"] is Events.CrewSignOn or Events.MonitoringStarted);
+    }
+
+    [Fact]
     public async Task AKioskMayNotDoAMonitorsJobNorAMonitorAKiosks()
     {
         await using var kiosk = await _stack.ConnectAsync("KIOSK_01");

@@ -24,6 +24,9 @@ public sealed class SignalingHandler(
     /// <summary>Largest user-event body: an SDP at the limit plus its JSON envelope.</summary>
     public const int MaxEventBytes = Limits.MaxSdpBytes + 4096;
 
+    /// <summary>Event data: shallow, and a key given twice is malformed (which one would count?), not a crash later.</summary>
+    private static readonly JsonDocumentOptions EventJson = new() { MaxDepth = 16, AllowDuplicateProperties = false };
+
     public async Task<IResult> HandleAsync(WebPubSubEventRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -124,7 +127,7 @@ public sealed class SignalingHandler(
         JsonNode? data;
         try
         {
-            data = request.DataType == WebPubSubContentType.Json ? JsonNode.Parse(request.Data.ToMemory().Span, documentOptions: new JsonDocumentOptions { MaxDepth = 16 }) : null;
+            data = request.DataType == WebPubSubContentType.Json ? JsonNode.Parse(request.Data.ToMemory().Span, documentOptions: EventJson) : null;
         }
         catch (JsonException)
         {
