@@ -69,6 +69,8 @@ public static class ErrorCodes
     public const string Unavailable = "unavailable";
     /// <summary>A crew sign-off for a crew id that is not signed on at that kiosk.</summary>
     public const string NotOnDuty = "not-on-duty";
+    /// <summary>A crew sign-on at a kiosk that already has <see cref="Limits.MaxCrewOnDuty"/> crew on duty.</summary>
+    public const string CrewFull = "crew-full";
 
     // Devices (HTTP only). An unknown, expired, used or voided enrolment code all get the same code.
     public const string EnrolmentInvalid = "enrolment-invalid";
@@ -92,6 +94,8 @@ public static class Limits
     public const int MaxSdpBytes = 64 * 1024;
     public const int MaxCandidateBytes = 1024;
     public const int MaxCrewNameLength = 100;
+    /// <summary>Most crew on duty at one kiosk at once (they live in the kiosk's row, whose text fields Table Storage caps at 64 KiB).</summary>
+    public const int MaxCrewOnDuty = 100;
     /// <summary>Most session ids one <c>resume</c> list may name (a monitor wall watches at most this many kiosks at once).</summary>
     public const int MaxResume = 64;
 

@@ -134,6 +134,27 @@ public sealed class FlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKioskHoldsAtMostAHundredCrewOnDutyAndSaysSoClearly()
+    {
+        await _stack.CreateAccountAsync("KIOSK_CROWDED", Roles.Kiosk);
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_CROWDED");
+        for (var i = 0; i < Limits.MaxCrewOnDuty; i++)
+        {
+            await kiosk.CrewSignOnAsync($"C{i:000}", $"Crew member number {i} with a long-ish name");
+        }
+
+        var full = await Assert.ThrowsAsync<RailCloudException>(() => kiosk.CrewSignOnAsync("C999", "One too many"));
+        await kiosk.CrewSignOnAsync("C007", "Signed on again");   // already on duty: refreshes, does not grow
+        var token = (await _stack.Api.LoginAsync("MONITOR_01", RailCloudStack.Password)).AccessToken;
+        var listed = (await _stack.Api.ListKiosksAsync(token)).Single(k => k.KioskId == "KIOSK_CROWDED");
+
+        Assert.Equal(ErrorCodes.CrewFull, full.Code);
+        Assert.Equal(Limits.MaxCrewOnDuty, listed.Crew.Count);
+        Assert.DoesNotContain(listed.Crew, c => c.CrewId == "C999");
+        Assert.Equal("Signed on again", listed.Crew.Single(c => c.CrewId == "C007").Name);
+    }
+
+    [Fact]
     public async Task AKioskThatRegistersAgainIsToldWhoIsOnDutyThere()
     {
         await using (var first = await _stack.ConnectAsync("KIOSK_01"))

@@ -147,6 +147,7 @@ export function explain(code: string, fallback?: string): string {
     "rate-limited": "Too many requests; slow down and try again.",
     "unavailable": "RailCloud is unavailable right now; it will be retried.",
     "not-on-duty": "That crew member is not signed on here.",
+    "crew-full": "This kiosk already has the most crew on duty it can hold (100); sign someone off first.",
     "enrolment-invalid": "This enrolment code is wrong, has expired or was used already. Ask a supervisor for a new one.",
     "device-revoked": "This device was removed; ask a supervisor for a new enrolment code.",
     "device-unknown": "This device is not enrolled; ask a supervisor for a new enrolment code.",

@@ -500,11 +500,13 @@ public sealed class SignalingHandler(
             name = n.Trim().Length == 0 ? null : n.Trim();
         }
         var onDuty = true;
+        var full = false;
         await kiosks.UpdateAsync(c.State.Id, k =>
         {
             var crew = KioskStore.ReadCrew(k);
             onDuty = crew.RemoveAll(m => m.CrewId == crewId) > 0;
-            if (c.Event == Events.CrewSignOff && !onDuty)
+            full = c.Event == Events.CrewSignOn && crew.Count >= Limits.MaxCrewOnDuty;
+            if ((c.Event == Events.CrewSignOff && !onDuty) || full)
             {
                 return false;   // nothing to change, and nothing to tell anyone
             }
@@ -518,6 +520,10 @@ public sealed class SignalingHandler(
         if (c.Event == Events.CrewSignOff && !onDuty)
         {
             return Refuse(c, ErrorCodes.NotOnDuty, $"Crew {crewId} is not signed on at {c.State.Id}.");
+        }
+        if (full)
+        {
+            return Refuse(c, ErrorCodes.CrewFull, $"{c.State.Id} already has {Limits.MaxCrewOnDuty} crew on duty; sign someone off first.");
         }
         await audit.AddAsync(new AuditEntry(c.Event, c.Now, c.State.Id, CrewId: crewId, Name: name), cancellationToken).ConfigureAwait(false);
         logger.LogInformation("{Event}: crew {CrewId} at kiosk {KioskId}", c.Event, crewId, c.State.Id);
