@@ -27,6 +27,8 @@ type CrewRequest = { event: "crew-sign-on" | "crew-sign-off"; crewId: string; na
 let crewQueue: CrewRequest[] = [];
 let registered = false;
 let flushing = false;
+/** The backend's refusal of the crew event in flight (it arrives before the event's ack). */
+let crewRefusal: ServerMessage | undefined;
 // What the page last knew to be true, so the status pill can be put back after an outage.
 const heartbeat = new Heartbeat(() => signaling, (reachable) => {
   if (!registered) return;
@@ -206,9 +208,6 @@ async function flushCrew(): Promise<void> {
     flushing = false;
   }
 }
-
-/** The backend's refusal of the crew event in flight (it arrives before the event's ack). */
-let crewRefusal: ServerMessage | undefined;
 
 function crewQueueKey(): string { return `railcloud.kiosk.${kioskId}.crew-queue`; }
 

@@ -387,12 +387,12 @@ function onMessage(message: ServerMessage): void {
           if (!byHand && ownOldSession && (tile.retries = (tile.retries ?? 0) + 1) <= 10) {
             // This screen's session from before a reload, not yet ended by RailCloud: it goes within seconds.
             tile.message.textContent = "Taking over from this screen's earlier session…";
-            window.setTimeout(() => { if (tiles.get(kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 2000);
+            startAgainLater(tile, 2000);
           } else if (message.code === "unavailable" || (!byHand && message.code === "kiosk-offline")) {
             // Not the person's doing and not final: the tile waits for the kiosk (or RailCloud) to come back.
             tile.message.textContent = message.code === "unavailable" ? "RailCloud can't be reached; trying again…" : `${kioskId} is offline; waiting for it to come back…`;
             tile.element.dataset.state = "waiting";
-            if (message.code === "unavailable") window.setTimeout(() => { if (tiles.get(kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 3000);
+            if (message.code === "unavailable") startAgainLater(tile, 3000);
           } else {
             closeTile(kioskId);
           }
@@ -445,13 +445,18 @@ async function startMonitoring(kioskId: string, byHand = true): Promise<void> {
     } else {
       tile.message.textContent = "RailCloud can't be reached; trying again…";
       tile.element.dataset.state = "waiting";
-      window.setTimeout(() => { if (tiles.get(kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(kioskId, false); }, 5000);
+      startAgainLater(tile, 5000);
     }
     nextStart();
   }
 }
 
 const startQueue: [string, boolean][] = [];
+
+/** An automatic start that did not happen (RailCloud unreachable, the kiosk busy with this screen's old session): again later, if the tile is still wanted. */
+function startAgainLater(tile: Tile, ms: number): void {
+  window.setTimeout(() => { if (tiles.get(tile.kioskId) === tile && tile.wanted && !tile.sessionId) void startMonitoring(tile.kioskId, false); }, ms);
+}
 
 function nextStart(): void {
   const next = startQueue.shift();

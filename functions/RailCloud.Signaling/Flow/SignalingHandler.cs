@@ -182,30 +182,20 @@ public sealed class SignalingHandler(
             return Refuse(c, ErrorCodes.UnknownKiosk, $"Kiosk '{c.State.Id}' has no presence record; recreate its account.");
         }
         List<string> resumed = [];
-        // The monitor may be resuming the same row at the same moment (both came back after one outage): on a
-        // conflict, read it again rather than report a live session as ended.
-        for (var attempt = 0; attempt < 5; attempt++)
+        if (await sessions.GetLiveAsync(c.State.Id, c.Now, cancellationToken).ConfigureAwait(false) is { } live && live.KioskConnectionId != c.ConnectionId)
         {
-            if (await sessions.GetLiveAsync(c.State.Id, c.Now, cancellationToken).ConfigureAwait(false) is not { } live || live.KioskConnectionId == c.ConnectionId)
+            // The kiosk still holds this session's peer connection: the video never stopped, so only the route moves.
+            if (resume?.Contains(live.SessionId) == true
+                && await sessions.RebindAsync(c.State.Id, live.SessionId, _ => true, c.ConnectionId, null, c.Now, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false) is { } rebound)
             {
-                break;
+                resumed.Add(rebound.SessionId);
+                c.State.Remember(c.State.Id, rebound.SessionId, rebound.MonitorId, rebound.MonitorConnectionId, CacheUntil(c.Now, rebound));
+                logger.LogInformation("Session {SessionId}: kiosk {KioskId} resumed it on connection {ConnectionId}", rebound.SessionId, c.State.Id, c.ConnectionId);
             }
-            if (resume?.Contains(live.SessionId) == true)
+            else if (resume?.Contains(live.SessionId) != true)
             {
-                // The kiosk still holds this session's peer connection: the video never stopped, so only the route moves.
-                if (!await sessions.RebindAsync(live, c.ConnectionId, null, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
-                resumed.Add(live.SessionId);
-                c.State.Remember(c.State.Id, live.SessionId, live.MonitorId, live.MonitorConnectionId, CacheUntil(c.Now, live));
-                logger.LogInformation("Session {SessionId}: kiosk {KioskId} resumed it on connection {ConnectionId}", live.SessionId, c.State.Id, c.ConnectionId);
-                break;
-            }
-            // A kiosk that connects again without it (a reload, another device) replaces its older connection's session.
-            if (await lifecycle.EndAsync(live, EndReasons.Replaced, tellMonitor: true, tellKiosk: true, cancellationToken).ConfigureAwait(false))
-            {
-                break;
+                // A kiosk that connects again without it (a reload, another device) replaces its older connection's session.
+                await lifecycle.EndAsync(live, EndReasons.Replaced, tellMonitor: true, tellKiosk: true, cancellationToken).ConfigureAwait(false);
             }
         }
         if (previousConnection is not null)
@@ -234,26 +224,13 @@ public sealed class SignalingHandler(
         List<string> resumed = [];
         if (resume is { Count: > 0 })
         {
-            foreach (var found in await sessions.ListByMonitorAsync(c.State.Id, cancellationToken).ConfigureAwait(false))
+            foreach (var found in (await sessions.ListByMonitorAsync(c.State.Id, cancellationToken).ConfigureAwait(false)).Where(s => resume.Contains(s.SessionId)))
             {
-                if (!resume.Contains(found.SessionId))
+                if (await sessions.RebindAsync(found.KioskId, found.SessionId, s => s.MonitorId == c.State.Id, null, c.ConnectionId, c.Now, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false) is { } rebound)
                 {
-                    continue;
-                }
-                // As for the kiosk: on a conflict (the kiosk resuming the same row), read it again.
-                for (var (attempt, session) = (0, (SessionEntity?)found); attempt < 5 && session is not null; attempt++, session = await sessions.GetAsync(found.KioskId, cancellationToken).ConfigureAwait(false))
-                {
-                    if (!session.IsLive(c.Now) || session.SessionId != found.SessionId || session.MonitorId != c.State.Id)
-                    {
-                        break;
-                    }
-                    if (session.MonitorConnectionId == c.ConnectionId || await sessions.RebindAsync(session, null, c.ConnectionId, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false))
-                    {
-                        resumed.Add(session.SessionId);
-                        c.State.Remember(session.KioskId, session.SessionId, session.KioskId, session.KioskConnectionId, CacheUntil(c.Now, session));
-                        logger.LogInformation("Session {SessionId}: monitor {MonitorId} resumed it on connection {ConnectionId}", session.SessionId, c.State.Id, c.ConnectionId);
-                        break;
-                    }
+                    resumed.Add(rebound.SessionId);
+                    c.State.Remember(rebound.KioskId, rebound.SessionId, rebound.KioskId, rebound.KioskConnectionId, CacheUntil(c.Now, rebound));
+                    logger.LogInformation("Session {SessionId}: monitor {MonitorId} resumed it on connection {ConnectionId}", rebound.SessionId, c.State.Id, c.ConnectionId);
                 }
             }
         }

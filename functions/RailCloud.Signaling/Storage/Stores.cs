@@ -272,14 +272,31 @@ public sealed class SessionStore(Tables tables)
     }
 
     /// <summary>
-    /// Moves a live session to a member's new connection (a resume) and extends it; the row must still be the one
-    /// read. False if someone changed or ended it first.
+    /// A resume: moves the live session <paramref name="sessionId"/> of <paramref name="kioskId"/> to a member's new
+    /// connection and extends it. On a conflict (the other member resuming the same row at the same moment) it reads
+    /// the row again. Null when the session is not live any more, is another one, or <paramref name="isMember"/> says no.
     /// </summary>
-    public async Task<bool> RebindAsync(SessionEntity session, string? kioskConnectionId, string? monitorConnectionId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    public async Task<SessionEntity?> RebindAsync(string kioskId, string sessionId, Func<SessionEntity, bool> isMember, string? kioskConnectionId, string? monitorConnectionId,
+        DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
-        session.KioskConnectionId = kioskConnectionId ?? session.KioskConnectionId;
-        session.MonitorConnectionId = monitorConnectionId ?? session.MonitorConnectionId;
-        return await ExtendAsync(session, expiresAt, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            if (await GetLiveAsync(kioskId, now, cancellationToken).ConfigureAwait(false) is not { } session || session.SessionId != sessionId || !isMember(session))
+            {
+                return null;
+            }
+            if ((kioskConnectionId ?? session.KioskConnectionId) == session.KioskConnectionId && (monitorConnectionId ?? session.MonitorConnectionId) == session.MonitorConnectionId)
+            {
+                return session;   // already on this connection
+            }
+            session.KioskConnectionId = kioskConnectionId ?? session.KioskConnectionId;
+            session.MonitorConnectionId = monitorConnectionId ?? session.MonitorConnectionId;
+            if (await ExtendAsync(session, expiresAt, cancellationToken).ConfigureAwait(false))
+            {
+                return session;
+            }
+        }
+        throw new InvalidOperationException($"The session row of kiosk {kioskId} kept changing under ten attempts to resume it.");
     }
 
     public async Task<IReadOnlyList<SessionEntity>> ListByMonitorAsync(string monitorId, CancellationToken cancellationToken = default)
