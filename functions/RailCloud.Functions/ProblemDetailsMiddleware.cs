@@ -1,11 +1,14 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
 using Microsoft.Extensions.Logging;
+using RailCloud.Signaling.Http;
 
 namespace RailCloud.Functions;
 
-/// <summary>An unhandled exception in an HTTP function becomes a 500 problem+json, logged with the invocation id.</summary>
+/// <summary>
+/// An exception that escapes an HTTP function becomes problem+json as in the local host (<see cref="ApiExceptionHandler"/>):
+/// 503 <c>unavailable</c> when storage or Web PubSub is out of reach, 500 with the invocation id otherwise.
+/// </summary>
 public sealed class ProblemDetailsMiddleware(ILogger<ProblemDetailsMiddleware> logger) : IFunctionsWorkerMiddleware
 {
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
@@ -16,12 +19,7 @@ public sealed class ProblemDetailsMiddleware(ILogger<ProblemDetailsMiddleware> l
         }
         catch (Exception ex) when (context.GetHttpContext() is { Response.HasStarted: false } http)
         {
-            logger.LogError(ex, "Function {Function} failed (invocation {InvocationId})", context.FunctionDefinition.Name, context.InvocationId);
-            await Results.Problem(
-                statusCode: StatusCodes.Status500InternalServerError,
-                title: "Something went wrong",
-                detail: $"The error was logged with invocation id {context.InvocationId}.",
-                extensions: new Dictionary<string, object?> { ["code"] = "unavailable" }).ExecuteAsync(http);
+            await ApiExceptionHandler.ResultFor(http, ex, logger, context.InvocationId).ExecuteAsync(http);
         }
     }
 }

@@ -1,4 +1,5 @@
 using RailCloud.Signaling;
+using RailCloud.Signaling.Http;
 
 namespace RailCloud.LocalHost;
 
@@ -10,13 +11,15 @@ public static class LocalHostApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         configure?.Invoke(builder);
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ApiRouting.AddCode);
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddRailCloudSignaling();
         builder.Services.AddHostedService<SweepService>();
         builder.Services.AddHostedService<DevAccounts>();
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        app.UseStatusCodePages();   // an unknown route or a wrong method under /api is problem+json too, not an empty body
         app.MapRailCloudApi();
         app.MapWebClient();
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("RailCloud local host listening on {Urls}", string.Join(", ", app.Urls)));

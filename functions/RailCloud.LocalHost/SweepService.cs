@@ -18,9 +18,14 @@ public sealed class SweepService(SessionLifecycle lifecycle, Tables tables, IOpt
                 await tables.EnsureCreatedAsync(stoppingToken);
                 await lifecycle.SweepAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or RailCloud.Signaling.WebPubSub.WebPubSubRequestException)
+            catch (Exception ex) when (BackendFailure.Is(ex, stoppingToken))
             {
-                logger.LogWarning("Sweep failed, will try again: {Error}", ex.Message);
+                logger.LogWarning("Sweep could not reach storage or Web PubSub; will try again in {Interval}: {Error}", options.Value.SweepInterval, ex.Message.Split('\n')[0]);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A bug in one sweep must not stop the API that serves everyone; the Functions timer likewise just runs again.
+                logger.LogError(ex, "Sweep failed; will try again in {Interval}", options.Value.SweepInterval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -25,6 +25,12 @@ public static class Events
     public const string KioskOffline = "kiosk-offline";
     public const string Error = "error";
 
+    /// <summary>Every event a client may send; any other name is refused with <c>invalid-payload</c>.</summary>
+    public static readonly IReadOnlySet<string> FromClients = new HashSet<string>(StringComparer.Ordinal)
+    {
+        RegisterKiosk, RegisterMonitor, StartMonitoring, StopMonitoring, Offer, Answer, IceCandidate, HeartbeatPing, CrewSignOn, CrewSignOff,
+    };
+
     /// <summary>The Web PubSub hub every RailCloud client connects to.</summary>
     public const string Hub = "railcloud";
 }

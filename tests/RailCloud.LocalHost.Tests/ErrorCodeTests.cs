@@ -212,11 +212,18 @@ public sealed class ErrorCodeTests : IAsyncLifetime
 
         await ownAzurite.DisposeAsync();
         var error = await Assert.ThrowsAsync<RailCloudException>(() => monitor.StartMonitoringAsync("KIOSK_01"));
+        var crew = await Assert.ThrowsAsync<RailCloudException>(() => kiosk.CrewSignOnAsync("C1"));
         using var health = await stack.Api.Http.GetAsync("api/health");
+        var list = await Assert.ThrowsAsync<RailCloudException>(() => stack.Api.ListKiosksAsync(monitor.AccessToken));
+        var negotiate = await Assert.ThrowsAsync<RailCloudException>(() => stack.Api.NegotiateAsync(monitor.AccessToken));
 
         Assert.Equal(ErrorCodes.Unavailable, error.Code);
+        Assert.Equal(ErrorCodes.Unavailable, crew.Code);
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Equal((503, ErrorCodes.Unavailable), (list.HttpStatus, list.Code));
+        Assert.Equal((503, ErrorCodes.Unavailable), (negotiate.HttpStatus, negotiate.Code));
         Assert.Null(monitor.ClosedReason);
+        Assert.Null(kiosk.ClosedReason);
     }
 
 }

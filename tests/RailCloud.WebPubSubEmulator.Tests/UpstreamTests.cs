@@ -27,6 +27,43 @@ public sealed class UpstreamTests : IAsyncLifetime
         await _upstream.DisposeAsync();
     }
 
+    [Theory]
+    [InlineData("\".\"")]
+    [InlineData("\"..\"")]
+    [InlineData("\"a/b\"")]
+    [InlineData("\"caf\u00e9\"")]
+    [InlineData("\"a\\r\\nce-eventName: other\"")]
+    [InlineData("\"tab\\there\"")]
+    [InlineData("\"\\ud800\"")]   // a lone surrogate: valid JSON, no valid text
+    public async Task AnEventNameNoHandlerUrlOrHeaderCanCarryIsDeclinedAndTheHandlerHearsOnlyDisconnected(string name)
+    {
+        var (socket, connectionId) = await Wire.ConnectAsync(_emulator, "chat", "mallory");
+        await using (socket)
+        {
+            await socket.SendTextAsync($$"""{"type":"event","event":{{name}},"dataType":"json","data":{},"ackId":1}""");
+
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, await socket.WaitForCloseAsync());
+        }
+        await _upstream.WaitForAsync(r => r.Header("ce-type") == "azure.webpubsub.sys.disconnected" && r.Header("ce-connectionId") == connectionId);
+
+        Assert.DoesNotContain(_upstream.Requests, r => r.Header("ce-connectionId") == connectionId && r.Header("ce-type")!.StartsWith("azure.webpubsub.user.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TextDataWithALoneSurrogateIsDeclinedAndTheHandlerIsToldTheClientLeft()
+    {
+        var (socket, connectionId) = await Wire.ConnectAsync(_emulator, "chat", "mallory");
+        await using (socket)
+        {
+            await socket.SendTextAsync("""{"type":"event","event":"hello","dataType":"text","data":"\udc00 alone"}""");
+
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, await socket.WaitForCloseAsync());
+        }
+        var disconnected = await _upstream.WaitForAsync(r => r.Header("ce-type") == "azure.webpubsub.sys.disconnected" && r.Header("ce-connectionId") == connectionId);
+
+        Assert.Contains("surrogate", disconnected.Text, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task EventsCarryTheCloudEventsHeadersAndAValidSignature()
     {

@@ -321,7 +321,21 @@ public sealed class ClientEndpoint(
         }
         using (document)
         {
-            var root = document.RootElement;
+            try
+            {
+                return await HandleJsonAsync(connection, document.RootElement).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // Valid JSON, but a string in it escapes a lone UTF-16 surrogate: no text can be read from it.
+                return Decline(connection, "A string in the frame is not valid Unicode (a lone surrogate).");
+            }
+        }
+    }
+
+    private async Task<bool> HandleJsonAsync(ClientConnection connection, JsonElement root)
+    {
+        {
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
             {
                 return Decline(connection, "The frame must be a JSON object with a string 'type'.");
@@ -389,6 +403,10 @@ public sealed class ClientEndpoint(
                         if (!root.TryGetProperty("event", out var nameElement) || nameElement.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(nameElement.GetString()))
                         {
                             return Decline(connection, "'event' needs a non-empty string 'event'.");
+                        }
+                        if (!Validation.IsEventName(nameElement.GetString()))
+                        {
+                            return Decline(connection, "An event name is 1 to 128 letters, digits and . _ ~ : - (not only dots).");
                         }
                         if (!TryReadData(root, out var kind, out var data, out var dataError))
                         {

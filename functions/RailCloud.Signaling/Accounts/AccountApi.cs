@@ -36,7 +36,11 @@ public sealed class AccountApi(AccountService accounts, AccountStore store, Requ
         {
             return refusal;
         }
-        var body = await SignalingApi.ReadJsonAsync<CreateAccountRequest>(request).ConfigureAwait(false);
+        var (body, unreadable) = await SignalingApi.ReadJsonAsync<CreateAccountRequest>(request).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable;
+        }
         if (body is not { Id: { Length: > 0 } id, Role: { Length: > 0 } role })
         {
             return SignalingApi.Problem(StatusCodes.Status400BadRequest, "Invalid account", "Send JSON {\"id\": \"…\", \"role\": \"kiosk|monitor|supervisor\", \"password\": \"…\" (optional)}.", ErrorCodes.InvalidPayload);
@@ -77,7 +81,11 @@ public sealed class AccountApi(AccountService accounts, AccountStore store, Requ
         {
             return refusal;
         }
-        var body = await SignalingApi.ReadJsonAsync<ResetPasswordRequest>(request).ConfigureAwait(false);
+        var (body, unreadable) = await SignalingApi.ReadJsonAsync<ResetPasswordRequest>(request).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable;
+        }
         var password = string.IsNullOrEmpty(body?.Password) ? AccountService.GeneratePassword() : body.Password;
         if (await accounts.ResetPasswordAsync(id, password, request.HttpContext.RequestAborted).ConfigureAwait(false) is { } problem)
         {

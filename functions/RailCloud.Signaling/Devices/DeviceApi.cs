@@ -35,7 +35,11 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
         {
             return throttled;
         }
-        var body = await SignalingApi.ReadJsonAsync<DeviceRegistrationRequest>(request).ConfigureAwait(false);
+        var (body, unreadable) = await SignalingApi.ReadJsonAsync<DeviceRegistrationRequest>(request).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable;
+        }
         if (body is null || string.IsNullOrEmpty(body.Code))
         {
             return SignalingApi.Problem(StatusCodes.Status400BadRequest, "Invalid enrolment request", "Send JSON {\"code\": \"…\", \"publicKey\": {JWK}, \"name\": \"…\"}.", ErrorCodes.InvalidPayload);
@@ -62,7 +66,11 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
         {
             return throttled;
         }
-        var body = await SignalingApi.ReadJsonAsync<DeviceTokenRequest>(request).ConfigureAwait(false);
+        var (body, unreadable) = await SignalingApi.ReadJsonAsync<DeviceTokenRequest>(request).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable;
+        }
         await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
         return Answer(await devices.SignInAsync(body?.Assertion, AudiencesOf(request), request.Headers.UserAgent.ToString(), request.HttpContext.RequestAborted).ConfigureAwait(false));
     }

@@ -35,6 +35,50 @@ public sealed class Notifier(WebPubSubServiceClient service, ILogger<Notifier> l
         }
     }
 
+    /// <summary>The Web PubSub group of a session's two connections; relayed signaling reaches only its members.</summary>
+    public static string SessionGroup(string sessionId) => "session." + sessionId;
+
+    /// <summary>
+    /// Relays a signaling message to the peer of a session: to the peer's user, filtered to the one connection that is
+    /// still in the session's group. A route kept in a sender's connection state thus goes nowhere once the session has
+    /// ended (its group is emptied), without a storage read per message. False if Web PubSub refused or failed.
+    /// </summary>
+    public async Task<bool> ToSessionPeerAsync(string peerId, string peerConnectionId, string sessionId, ServerMessage message, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var filter = $"connectionId eq {Literal(peerConnectionId)} and {Literal(SessionGroup(sessionId))} in groups";
+            await service.SendToUserAsync(peerId, BinaryData.FromBytes(ProtocolJson.Serialize(message)), WebPubSubContentType.Json, filter, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (WebPubSubRequestException ex)
+        {
+            logger.LogWarning("Could not relay {Event} to {PeerId} in session {SessionId}: {Error}", message.Event, peerId, sessionId, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Puts connections into a session's group (both members at the start; one member's new connection on a resume).</summary>
+    public Task JoinSessionAsync(string sessionId, IEnumerable<string> connectionIds, CancellationToken cancellationToken = default) =>
+        service.AddConnectionsToGroupsAsync([SessionGroup(sessionId)], string.Join(" or ", connectionIds.Distinct().Select(id => $"connectionId eq {Literal(id)}")), cancellationToken);
+
+    /// <summary>Empties an ended session's group, so routes cached in connection states lead nowhere. Logged, never fatal.</summary>
+    public async Task LeaveSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var group = SessionGroup(sessionId);
+        try
+        {
+            await service.RemoveConnectionsFromGroupsAsync([group], $"{Literal(group)} in groups", cancellationToken).ConfigureAwait(false);
+        }
+        catch (WebPubSubRequestException ex)
+        {
+            logger.LogWarning("Could not empty the group of ended session {SessionId}: {Error}", sessionId, ex.Message);
+        }
+    }
+
+    /// <summary>An OData string literal (a quote is doubled).</summary>
+    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
     public Task AddMonitorAsync(string connectionId, CancellationToken cancellationToken = default) =>
         service.AddConnectionToGroupAsync(MonitorsGroup, connectionId, cancellationToken);
 

@@ -19,6 +19,7 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
             return false;
         }
         logger.LogInformation("Session {SessionId} ({MonitorId} watching {KioskId}) ended: {Reason}", session.SessionId, session.MonitorId, session.KioskId, reason);
+        await notify.LeaveSessionAsync(session.SessionId, cancellationToken).ConfigureAwait(false);
         var message = new MonitoringEnded(session.KioskId, session.SessionId, reason);
         if (tellMonitor)
         {
@@ -101,7 +102,8 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
         var (extendedSessions, extendedKiosks) = (0, 0);
         foreach (var session in await sessions.ListExpiredSinceAsync(lastHealthy, until, cancellationToken).ConfigureAwait(false))
         {
-            if (await sessions.ExtendAsync(session, until, cancellationToken).ConfigureAwait(false))
+            session.HeardFrom(SessionSide.Both, until);
+            if (await sessions.TryReplaceAsync(session, cancellationToken).ConfigureAwait(false))
             {
                 extendedSessions++;
             }

@@ -17,7 +17,7 @@ namespace RailCloud.Signaling.Flow;
 /// an <c>error</c> reply with a stable code, and nothing is forwarded or stored on a refusal.
 /// </summary>
 public sealed class SignalingHandler(
-    AccountStore accounts, KioskStore kiosks, SessionStore sessions, AuditStore audit, KioskDirectory directory,
+    Tables tables, AccountStore accounts, KioskStore kiosks, SessionStore sessions, AuditStore audit, KioskDirectory directory,
     SessionLifecycle lifecycle, Notifier notify, IceServerProvider ice, Devices.DeviceService devices, IOptions<SessionOptions> options, TimeProvider time,
     ILogger<SignalingHandler> logger)
 {
@@ -31,6 +31,7 @@ public sealed class SignalingHandler(
     {
         try
         {
+            await tables.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
             return request switch
             {
                 ConnectEventRequest connect => await ConnectAsync(connect, cancellationToken).ConfigureAwait(false),
@@ -39,10 +40,11 @@ public sealed class SignalingHandler(
                 _ => WebPubSubEventResults.NoContent(),
             };
         }
-        catch (Exception ex) when (ex is RequestFailedException or WebPubSubRequestException)
+        catch (Exception ex) when (BackendFailure.Is(ex, cancellationToken))
         {
             // Storage or Web PubSub failed under us. A user event still gets a clear answer; system events get a 5xx so the service retries.
-            logger.LogError(ex, "Handling {EventName} for connection {ConnectionId} failed", request.Context.EventName, request.Context.ConnectionId);
+            logger.LogWarning("Handling {EventName} for connection {ConnectionId} failed: storage or Web PubSub unavailable ({Error})",
+                Shown(request.Context.EventName), request.Context.ConnectionId, ex.Message.Split('\n')[0]);
             return request is UserEventRequest
                 ? Reply(new ErrorMessage(ErrorCodes.Unavailable, "The service is unavailable right now; try again shortly.", request.Context.EventName), null)
                 : WebPubSubEventResults.Error(StatusCodes.Status503ServiceUnavailable, "Storage or Web PubSub is unavailable.");
@@ -120,22 +122,17 @@ public sealed class SignalingHandler(
         {
             return Refuse(name, ErrorCodes.Unauthorized, "This connection was not accepted by RailCloud; reconnect with a URL from /api/negotiate.", null);
         }
+        if (!Events.FromClients.Contains(name))
+        {
+            return Refuse(name, ErrorCodes.InvalidPayload, $"Unknown event '{Shown(name)}'.", state);
+        }
         if (request.Data.ToMemory().Length > MaxEventBytes)
         {
             return Refuse(name, ErrorCodes.PayloadTooLarge, $"Events may be at most {MaxEventBytes} bytes.", state);
         }
-        JsonNode? data;
-        try
+        if ((request.DataType == WebPubSubContentType.Json ? ReadEventData(request.Data.ToMemory().Span) : null) is not { } body)
         {
-            data = request.DataType == WebPubSubContentType.Json ? JsonNode.Parse(request.Data.ToMemory().Span, documentOptions: EventJson) : null;
-        }
-        catch (JsonException)
-        {
-            data = null;
-        }
-        if (data is not JsonObject body)
-        {
-            return Refuse(name, ErrorCodes.InvalidPayload, "Event data must be a JSON object (dataType json).", state);
+            return Refuse(name, ErrorCodes.InvalidPayload, "Event data must be a JSON object (dataType json) of valid Unicode text.", state);
         }
         if (name is not (Events.RegisterKiosk or Events.RegisterMonitor) && !state.Registered)
         {
@@ -150,9 +147,33 @@ public sealed class SignalingHandler(
             Events.StopMonitoring => await StopMonitoringAsync(context, cancellationToken).ConfigureAwait(false),
             Events.Offer or Events.Answer or Events.IceCandidate => await RelayAsync(context, cancellationToken).ConfigureAwait(false),
             Events.HeartbeatPing => await HeartbeatAsync(context, cancellationToken).ConfigureAwait(false),
-            Events.CrewSignOn or Events.CrewSignOff => await CrewAsync(context, cancellationToken).ConfigureAwait(false),
-            _ => Refuse(name, ErrorCodes.InvalidPayload, $"Unknown event '{Truncate(name)}'.", state),
+            _ => await CrewAsync(context, cancellationToken).ConfigureAwait(false),
         };
+    }
+
+    /// <summary>
+    /// The event's data as a JSON object, or null when it is not one: malformed, nested deeper than 16, a key given
+    /// twice (which one would count?), or a string with a lone UTF-16 surrogate (valid JSON, but no .NET string can
+    /// hold it, so it would throw wherever it is read).
+    /// </summary>
+    internal static JsonObject? ReadEventData(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventJson.MaxDepth });
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                {
+                    _ = reader.GetString();
+                }
+            }
+            return JsonNode.Parse(utf8, documentOptions: EventJson) as JsonObject;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private sealed record EventContext(string ConnectionId, string Event, ClientState State, JsonObject Body, DateTimeOffset Now);
@@ -189,6 +210,7 @@ public sealed class SignalingHandler(
                 && await sessions.RebindAsync(c.State.Id, live.SessionId, _ => true, c.ConnectionId, null, c.Now, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false) is { } rebound)
             {
                 resumed.Add(rebound.SessionId);
+                await notify.JoinSessionAsync(rebound.SessionId, [c.ConnectionId], cancellationToken).ConfigureAwait(false);
                 c.State.Remember(c.State.Id, rebound.SessionId, rebound.MonitorId, rebound.MonitorConnectionId, CacheUntil(c.Now, rebound));
                 logger.LogInformation("Session {SessionId}: kiosk {KioskId} resumed it on connection {ConnectionId}", rebound.SessionId, c.State.Id, c.ConnectionId);
             }
@@ -229,6 +251,7 @@ public sealed class SignalingHandler(
                 if (await sessions.RebindAsync(found.KioskId, found.SessionId, s => s.MonitorId == c.State.Id, null, c.ConnectionId, c.Now, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false) is { } rebound)
                 {
                     resumed.Add(rebound.SessionId);
+                    await notify.JoinSessionAsync(rebound.SessionId, [c.ConnectionId], cancellationToken).ConfigureAwait(false);
                     c.State.Remember(rebound.KioskId, rebound.SessionId, rebound.KioskId, rebound.KioskConnectionId, CacheUntil(c.Now, rebound));
                     logger.LogInformation("Session {SessionId}: monitor {MonitorId} resumed it on connection {ConnectionId}", rebound.SessionId, c.State.Id, c.ConnectionId);
                 }
@@ -295,6 +318,8 @@ public sealed class SignalingHandler(
             KioskConnectionId = kiosk.ConnectionId,
             StartedAt = c.Now,
             ExpiresAt = c.Now + options.Value.Ttl,
+            KioskExpiresAt = c.Now + options.Value.Ttl,
+            MonitorExpiresAt = c.Now + options.Value.Ttl,
             WriteId = Guid.NewGuid().ToString("N"),
         };
         var (outcome, session, takenOver) = await sessions.StartAsync(wanted, c.Now, cancellationToken).ConfigureAwait(false);
@@ -302,8 +327,11 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, ErrorCodes.KioskBusy, $"Kiosk {kioskId} is already being watched by {session.MonitorId}.");
         }
+        // Before anyone is told: the relay reaches only connections in the session's group (Notifier.ToSessionPeerAsync).
+        await notify.JoinSessionAsync(session.SessionId, [session.KioskConnectionId, session.MonitorConnectionId], cancellationToken).ConfigureAwait(false);
         if (takenOver is not null)
         {
+            await notify.LeaveSessionAsync(takenOver.SessionId, cancellationToken).ConfigureAwait(false);
             // The old session had expired without the sweeper noticing yet; its monitor is owed the news.
             await notify.ToConnectionAsync(takenOver.MonitorConnectionId, new MonitoringEnded(kioskId, takenOver.SessionId, EndReasons.Expired), cancellationToken).ConfigureAwait(false);
             await audit.AddAsync(new AuditEntry("session-ended", c.Now, kioskId, MonitorId: takenOver.MonitorId, SessionId: takenOver.SessionId, Reason: EndReasons.Expired), cancellationToken).ConfigureAwait(false);
@@ -363,11 +391,9 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, tooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidPayload, problem!);
         }
-        // The allowance is per session: a wall that watches sixteen kiosks on one connection trickles sixteen times as much.
-        var sessionsHeld = Math.Max(1, c.State.Sessions.Count);
-        if (!c.State.TryTake(options.Value.SignalingBurst * sessionsHeld, options.Value.SignalingPerSecond * sessionsHeld, c.Now))
+        if (OverAllowance(c) is { } limited)
         {
-            return Refuse(c, ErrorCodes.RateLimited, $"Too many signaling messages; at most {options.Value.SignalingPerSecond:0.#} per second per session.");
+            return limited;
         }
 
         var kioskId = isMonitor ? targetId : c.State.Id;
@@ -406,7 +432,7 @@ public sealed class SignalingHandler(
             Events.Answer => new AnswerMessage(c.State.Id, sessionId, payload),
             _ => new IceCandidateMessage(c.State.Id, sessionId, payload),
         };
-        await notify.ToConnectionAsync(peerConnectionId, forward, cancellationToken).ConfigureAwait(false);
+        await notify.ToSessionPeerAsync(targetId, peerConnectionId, sessionId, forward, cancellationToken).ConfigureAwait(false);
         return WebPubSubEventResults.NoContent(c.State.ToStates());
     }
 
@@ -432,27 +458,35 @@ public sealed class SignalingHandler(
             {
                 await notify.ToMonitorsAsync(new KioskOnline(c.State.Id, c.Now), cancellationToken).ConfigureAwait(false);
             }
-            await ExtendAsync(c, c.State.Id, s => s.KioskConnectionId == c.ConnectionId, s => (s.MonitorId, s.MonitorConnectionId), cancellationToken).ConfigureAwait(false);
+            await ExtendAsync(c, c.State.Id, SessionSide.Kiosk, s => s.KioskConnectionId == c.ConnectionId, s => (s.MonitorId, s.MonitorConnectionId), cancellationToken).ConfigureAwait(false);
         }
         else
         {
             foreach (var kioskId in c.State.Sessions.Select(s => s.KioskId).ToList())
             {
-                await ExtendAsync(c, kioskId, s => s.MonitorConnectionId == c.ConnectionId, s => (s.KioskId, s.KioskConnectionId), cancellationToken).ConfigureAwait(false);
+                await ExtendAsync(c, kioskId, SessionSide.Monitor, s => s.MonitorConnectionId == c.ConnectionId, s => (s.KioskId, s.KioskConnectionId), cancellationToken).ConfigureAwait(false);
             }
         }
         return Reply(new HeartbeatPong(c.Now), c.State);
     }
 
-    private async Task ExtendAsync(EventContext c, string kioskId, Func<SessionEntity, bool> isMine, Func<SessionEntity, (string PeerId, string PeerConnectionId)> peer, CancellationToken cancellationToken)
+    /// <summary>Pushes the sender's own deadline in its session forward; the other member's stays where it was.</summary>
+    private async Task ExtendAsync(EventContext c, string kioskId, SessionSide side, Func<SessionEntity, bool> isMine, Func<SessionEntity, (string PeerId, string PeerConnectionId)> peer, CancellationToken cancellationToken)
     {
-        var session = await sessions.GetLiveAsync(kioskId, c.Now, cancellationToken).ConfigureAwait(false);
-        if (session is null || !isMine(session))
+        var session = await sessions.UpdateLiveAsync(kioskId, null, c.Now, s =>
+        {
+            if (!isMine(s))
+            {
+                return false;
+            }
+            s.HeardFrom(side, c.Now + options.Value.Ttl);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (session is null)
         {
             c.State.Forget(kioskId);
             return;
         }
-        await sessions.ExtendAsync(session, c.Now + options.Value.Ttl, cancellationToken).ConfigureAwait(false);
         var (peerId, peerConnectionId) = peer(session);
         c.State.Remember(kioskId, session.SessionId, peerId, peerConnectionId, CacheUntil(c.Now, session));
     }
@@ -462,6 +496,10 @@ public sealed class SignalingHandler(
         if (c.State.Role != Roles.Kiosk)
         {
             return Refuse(c, ErrorCodes.Forbidden, "Crew sign-on and sign-off happen at a kiosk.");
+        }
+        if (OverAllowance(c) is { } limited)
+        {
+            return limited;   // each crew event is a storage write, an audit row and a broadcast to every monitor
         }
         if (ReadId(c.Body, "crewId") is not { } crewId)
         {
@@ -509,6 +547,19 @@ public sealed class SignalingHandler(
     }
 
     // ---- Validation and replies ----
+
+    /// <summary>
+    /// The per-connection allowance for signaling and crew events (a token bucket in the connection state): a refusal
+    /// when it is used up. It is per session held: a wall that watches sixteen kiosks on one connection trickles
+    /// sixteen times as much.
+    /// </summary>
+    private IResult? OverAllowance(EventContext c)
+    {
+        var sessionsHeld = Math.Max(1, c.State.Sessions.Count);
+        return c.State.TryTake(options.Value.SignalingBurst * sessionsHeld, options.Value.SignalingPerSecond * sessionsHeld, c.Now)
+            ? null
+            : Refuse(c, ErrorCodes.RateLimited, $"Too many messages; at most {options.Value.SignalingPerSecond:0.#} per second per session.");
+    }
 
     /// <summary>The SDP or candidate to forward, checked for shape and size; or why not.</summary>
     internal static (JsonNode? Payload, string? Problem, bool TooLarge) ValidateSignal(string eventName, JsonObject body)
@@ -589,9 +640,14 @@ public sealed class SignalingHandler(
 
     private IResult Refuse(string requestEvent, string code, string message, ClientState? state)
     {
-        logger.LogInformation("Refused {Event} from {UserId}: {Code}", Truncate(requestEvent), state?.Id, code);
-        return Reply(new ErrorMessage(code, message, Truncate(requestEvent)), state);
+        logger.LogInformation("Refused {Event} from {UserId}: {Code}", Shown(requestEvent), state?.Id, code);
+        return Reply(new ErrorMessage(code, message, Shown(requestEvent)), state);
     }
 
-    private static string Truncate(string text) => text.Length > 64 ? text[..64] : text;
+    /// <summary>A client-chosen name as it may appear in a reply or a log line: at most 64 characters, no control characters.</summary>
+    private static string Shown(string text)
+    {
+        var shown = text.Length > 64 ? text[..64] : text;
+        return shown.Any(ch => char.IsControl(ch) || char.IsSurrogate(ch)) ? string.Concat(shown.Select(ch => char.IsControl(ch) || char.IsSurrogate(ch) ? '?' : ch)) : shown;
+    }
 }

@@ -31,7 +31,11 @@ public sealed class SignalingApi(
             logger.LogWarning("Login throttled for address {Address}", address);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many login attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
         }
-        var body = await ReadJsonAsync<LoginRequest>(request).ConfigureAwait(false);
+        var (body, unreadable) = await ReadJsonAsync<LoginRequest>(request).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable;
+        }
         if (body is null || string.IsNullOrEmpty(body.Id) || string.IsNullOrEmpty(body.Password) || body.Id.Length > 200 || body.Password.Length > 1024)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid login request", "Send JSON {\"id\": \"...\", \"password\": \"...\"}.", ErrorCodes.InvalidPayload);
@@ -138,7 +142,7 @@ public sealed class SignalingApi(
             await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
             await tables.ProbeAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
+        catch (Exception ex) when (BackendFailure.Is(ex, request.HttpContext.RequestAborted))
         {
             storage = "unreachable: " + ex.Message.Split('\n')[0];
         }
@@ -167,7 +171,6 @@ public sealed class SignalingApi(
             logger.LogWarning("Refused a Web PubSub event: {Status} {Problem}", (int)error.Status, error.Message);
             return WebPubSubEventResults.Error(error);
         }
-        await tables.EnsureCreatedAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
         return await signaling.HandleAsync(cloudEvent!, request.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 
@@ -186,19 +189,43 @@ public sealed class SignalingApi(
 
     private Task<Caller?> AuthenticateAsync(HttpRequest request) => authenticator.AuthenticateAsync(request);
 
-    internal static async Task<T?> ReadJsonAsync<T>(HttpRequest request) where T : class
+    /// <summary>Largest JSON body any route takes; a larger one is refused before it is read to the end.</summary>
+    public const int MaxJsonBodyBytes = 64 * 1024;
+
+    /// <summary>
+    /// The request's JSON body: null when there is none; a problem (413 or 400) when it is too large or not JSON of
+    /// that shape. Reads at most <see cref="MaxJsonBodyBytes"/> + 1 bytes, whatever Content-Length says (chunked bodies have none).
+    /// </summary>
+    internal static async Task<(T? Body, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request) where T : class
     {
-        if (request.ContentLength > 64 * 1024)
+        var tooLarge = Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"A request body may be at most {MaxJsonBodyBytes} bytes.", ErrorCodes.PayloadTooLarge);
+        if (request.ContentLength > MaxJsonBodyBytes)
         {
-            return null;
+            return (null, tooLarge);
+        }
+        var buffer = new byte[MaxJsonBodyBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            length += read;
+        }
+        if (length > MaxJsonBodyBytes)
+        {
+            return (null, tooLarge);
+        }
+        if (length == 0)
+        {
+            return (null, null);
         }
         try
         {
-            return await System.Text.Json.JsonSerializer.DeserializeAsync<T>(request.Body, ProtocolJson.Options, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            return (System.Text.Json.JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), ProtocolJson.Options), null);
         }
-        catch (System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or NotSupportedException)
         {
-            return null;
+            // InvalidOperationException: a string with a lone surrogate, which no .NET string can hold.
+            return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON", "The body is not JSON of the expected shape.", ErrorCodes.InvalidPayload));
         }
     }
 

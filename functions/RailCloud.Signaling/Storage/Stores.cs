@@ -160,7 +160,7 @@ public sealed class KioskStore(Tables tables)
                 return kiosk;
             }
         }
-        throw new InvalidOperationException($"Kiosk {kioskId} kept changing under ten attempts to update it.");
+        throw new StorageContentionException($"Kiosk {kioskId} kept changing under ten attempts to update it.");
     }
 
     public static List<CrewOnDuty> ReadCrew(KioskEntity kiosk) =>
@@ -238,7 +238,7 @@ public sealed class SessionStore(Tables tables)
                 // Someone else took it over (or it went away) first; look again.
             }
         }
-        throw new InvalidOperationException($"The session row of kiosk {wanted.KioskId} kept changing under ten attempts to start a session.");
+        throw new StorageContentionException($"The session row of kiosk {wanted.KioskId} kept changing under ten attempts to start a session.");
     }
 
     /// <summary>Deletes exactly this version of the session; false if it changed or is gone (someone else ended it).</summary>
@@ -255,10 +255,9 @@ public sealed class SessionStore(Tables tables)
         }
     }
 
-    /// <summary>Pushes the expiry of a live session forward; the row must still be the one read.</summary>
-    public async Task<bool> ExtendAsync(SessionEntity session, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    /// <summary>Writes a changed session back if it is still the version read; false if it changed or is gone.</summary>
+    public async Task<bool> TryReplaceAsync(SessionEntity session, CancellationToken cancellationToken = default)
     {
-        session.ExpiresAt = expiresAt;
         try
         {
             var response = await tables.Sessions.UpdateEntityAsync(session, session.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -272,32 +271,44 @@ public sealed class SessionStore(Tables tables)
     }
 
     /// <summary>
-    /// A resume: moves the live session <paramref name="sessionId"/> of <paramref name="kioskId"/> to a member's new
-    /// connection and extends it. On a conflict (the other member resuming the same row at the same moment) it reads
-    /// the row again. Null when the session is not live any more, is another one, or <paramref name="isMember"/> says no.
+    /// Read, change, write with If-Match, again on a conflict (the other member heartbeating or resuming at the same
+    /// moment), for the live session <paramref name="sessionId"/> of <paramref name="kioskId"/>. Null when that session
+    /// is not live any more, or <paramref name="change"/> declines it (returns false).
     /// </summary>
-    public async Task<SessionEntity?> RebindAsync(string kioskId, string sessionId, Func<SessionEntity, bool> isMember, string? kioskConnectionId, string? monitorConnectionId,
-        DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    public async Task<SessionEntity?> UpdateLiveAsync(string kioskId, string? sessionId, DateTimeOffset now, Func<SessionEntity, bool> change, CancellationToken cancellationToken = default)
     {
         for (var attempt = 0; attempt < 10; attempt++)
         {
-            if (await GetLiveAsync(kioskId, now, cancellationToken).ConfigureAwait(false) is not { } session || session.SessionId != sessionId || !isMember(session))
+            if (await GetLiveAsync(kioskId, now, cancellationToken).ConfigureAwait(false) is not { } session || (sessionId is not null && session.SessionId != sessionId) || !change(session))
             {
                 return null;
             }
-            if ((kioskConnectionId ?? session.KioskConnectionId) == session.KioskConnectionId && (monitorConnectionId ?? session.MonitorConnectionId) == session.MonitorConnectionId)
-            {
-                return session;   // already on this connection
-            }
-            session.KioskConnectionId = kioskConnectionId ?? session.KioskConnectionId;
-            session.MonitorConnectionId = monitorConnectionId ?? session.MonitorConnectionId;
-            if (await ExtendAsync(session, expiresAt, cancellationToken).ConfigureAwait(false))
+            if (await TryReplaceAsync(session, cancellationToken).ConfigureAwait(false))
             {
                 return session;
             }
         }
-        throw new InvalidOperationException($"The session row of kiosk {kioskId} kept changing under ten attempts to resume it.");
+        throw new StorageContentionException($"The session row of kiosk {kioskId} kept changing under ten attempts to update it.");
     }
+
+    /// <summary>
+    /// A resume: moves the live session <paramref name="sessionId"/> of <paramref name="kioskId"/> to a member's new
+    /// connection and extends that member's deadline. Null when the session is not live any more, is another one, or
+    /// <paramref name="isMember"/> says no.
+    /// </summary>
+    public Task<SessionEntity?> RebindAsync(string kioskId, string sessionId, Func<SessionEntity, bool> isMember, string? kioskConnectionId, string? monitorConnectionId,
+        DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+        UpdateLiveAsync(kioskId, sessionId, now, session =>
+        {
+            if (!isMember(session))
+            {
+                return false;
+            }
+            session.KioskConnectionId = kioskConnectionId ?? session.KioskConnectionId;
+            session.MonitorConnectionId = monitorConnectionId ?? session.MonitorConnectionId;
+            session.HeardFrom(kioskConnectionId is not null ? SessionSide.Kiosk : SessionSide.Monitor, expiresAt);
+            return true;
+        }, cancellationToken);
 
     public async Task<IReadOnlyList<SessionEntity>> ListByMonitorAsync(string monitorId, CancellationToken cancellationToken = default)
     {
