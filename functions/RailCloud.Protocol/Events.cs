@@ -105,6 +105,9 @@ public static class Limits
     /// <summary>Most session ids one <c>resume</c> list may name (a monitor wall watches at most this many kiosks at once).</summary>
     public const int MaxResume = 64;
 
-    /// <summary>Ids (accounts, kiosks, crew): letters, digits, <c>_ - .</c>, 1–64 characters, starting with a letter or digit.</summary>
-    public const string IdPattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
+    /// <summary>
+    /// Ids (accounts, kiosks, crew): letters, digits, <c>_ - .</c>, 1–64 characters, starting with a letter or digit.
+    /// It ends with <c>\z</c>, not <c>$</c>: in .NET, <c>$</c> also matches before a final newline ("KIOSK_01\n").
+    /// </summary>
+    public const string IdPattern = @"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\z";
 }

@@ -30,12 +30,16 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// Starts an emulator. <paramref name="settings"/> are configuration keys, e.g.
     /// <c>WebPubSub:Hubs:chat:EventHandlers:0:UrlTemplate</c>.
     /// </summary>
-    public static async Task<EmulatorServer> StartAsync(IDictionary<string, string?>? settings = null, int port = 0)
+    public static async Task<EmulatorServer> StartAsync(IDictionary<string, string?>? settings = null, int port = 0, ILoggerProvider? logs = null)
     {
         var app = EmulatorApp.Build(["--urls", $"http://127.0.0.1:{port}"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (logs is not null)
+            {
+                builder.Logging.AddProvider(logs);
+            }
         });
         await app.StartAsync();
         var address = app.Urls.First();

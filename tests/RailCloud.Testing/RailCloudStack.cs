@@ -44,11 +44,13 @@ public sealed class RailCloudStack : IAsyncDisposable
     /// <summary>The Azurite every stack shares (each with its own tables).</summary>
     public static Task<AzuriteServer> SharedAzuriteAsync() => SharedAzurite.Value;
 
-    public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null, Action<IServiceCollection>? services = null)
+    /// <param name="logs">Also receives the log of the API and the emulator (see <see cref="LogCapture"/>).</param>
+    public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null, Action<IServiceCollection>? services = null,
+        ILoggerProvider? logs = null)
     {
         azurite ??= await SharedAzurite.Value;
         var port = FreePort.Next();
-        var emulator = await StartEmulatorForAsync(port);
+        var emulator = await EmulatorServer.StartAsync(EmulatorHandlerSettings(port), logs: logs);
         var settings = Settings(azurite, emulator);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
@@ -58,6 +60,10 @@ public sealed class RailCloudStack : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(settings);
             services?.Invoke(builder.Services);
+            if (logs is not null)
+            {
+                builder.Logging.AddProvider(logs);
+            }
         });
         var host = Build();
         await host.StartAsync();

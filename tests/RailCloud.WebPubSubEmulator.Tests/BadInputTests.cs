@@ -57,6 +57,22 @@ public sealed class BadInputTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x7B, 0x22, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D })]   // {"type":"<FF FE>"}
+    [InlineData(new byte[] { 0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D })]                              // an overlong/broken sequence in a key
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })]                                                            // a UTF-16 surrogate encoded as UTF-8
+    public async Task ATextFrameThatIsNotUtf8EndsTheConnectionAsRfc6455Says(byte[] frame)
+    {
+        var (socket, connectionId) = await Wire.ConnectAsync(_emulator, "chat", "bad");
+        await using (socket)
+        {
+            await socket.Socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None);
+
+            Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await socket.WaitForCloseAsync());   // 1007
+            Assert.False(await Wire.Service(_emulator, "chat").ConnectionExistsAsync(connectionId));
+        }
+    }
+
     [Fact]
     public async Task ABinaryFrameOnTheJsonSubprotocolDeclinesTheClient()
     {

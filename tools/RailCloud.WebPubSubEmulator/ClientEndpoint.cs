@@ -304,6 +304,9 @@ public sealed class ClientEndpoint(
         return true;
     }
 
+    /// <summary>Data is passed on as it came, however deep (the default 64 levels would decline valid JSON a handler may refuse itself).</summary>
+    private static readonly JsonDocumentOptions FrameJson = new() { MaxDepth = 1024 };
+
     private async Task<bool> HandleJsonAsync(ClientConnection connection, byte[] payload, WebSocketMessageType type)
     {
         if (type != WebSocketMessageType.Text)
@@ -313,7 +316,7 @@ public sealed class ClientEndpoint(
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(payload);
+            document = JsonDocument.Parse(payload, FrameJson);
         }
         catch (JsonException)
         {
