@@ -148,6 +148,12 @@ public sealed class RailCloudConnection : IAsyncDisposable
             var frame = JsonSerializer.SerializeToUtf8Bytes(new { type = "event", @event = eventName, dataType = "json", data, ackId }, ProtocolJson.Options);
             var pending = new Pending(frame);
             _pending[ackId] = pending;
+            if (ClosedReason is { } closed)
+            {
+                // Over for good: nothing will ever acknowledge it (and Close may have run before it was added).
+                _pending.TryRemove(ackId, out _);
+                throw new RailCloudException(ErrorCodes.Unavailable, $"The connection closed: {closed}", eventName);
+            }
             await SendFrameAsync(frame, cancellationToken).ConfigureAwait(false);
             var ack = await pending.Done.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
             if (ack["success"]?.GetValue<bool>() != true && (string?)ack["error"]?["name"] != "Duplicate")

@@ -74,6 +74,7 @@ public static class DependencyInjection
         services.AddSingleton<SessionLifecycle>();
         services.AddSingleton<SignalingHandler>();
         services.AddSingleton<SignInLimiter>();
+        services.AddSingleton<NegotiateLimiter>();
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<DeviceService>();
         services.AddSingleton<RequestAuthenticator>();

@@ -52,6 +52,10 @@ public sealed class AuthOptions : IValidatableObject
     [Range(1, 10_000)]
     public int LoginsPerMinutePerAddress { get; set; } = 30;
 
+    /// <summary>Negotiates one bearer token may make per minute (a client that reconnects with backoff needs a few).</summary>
+    [Range(1, 10_000)]
+    public int NegotiatesPerMinutePerToken { get; set; } = 30;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var bytes = System.Text.Encoding.UTF8.GetByteCount(SigningKey ?? "");
@@ -91,7 +95,13 @@ public sealed class SessionOptions
 
     public TimeSpan Grace => OutageGrace ?? Ttl;
 
-    public TimeSpan OutageAfter => SweepInterval * 1.5;
+    /// <summary>
+    /// A gap between sweeps that means the backend itself was down: 1.5 × <see cref="SweepInterval"/>, and never under
+    /// one <see cref="HeartbeatInterval"/>. A shorter gap cannot have cost anyone their deadline (a member lapses only
+    /// when no heartbeat got through for a whole TTL), while counting a sweep that was merely late under load as an
+    /// outage would keep extending sessions whose other member is gone.
+    /// </summary>
+    public TimeSpan OutageAfter => SweepInterval * 1.5 > HeartbeatInterval ? SweepInterval * 1.5 : HeartbeatInterval;
 
     /// <summary>Signaling messages (offer, answer, ICE) one connection may send: burst size and refill per second.</summary>
     [Range(1, 10_000)]
@@ -99,6 +109,13 @@ public sealed class SessionOptions
 
     [Range(0.1, 10_000)]
     public double SignalingPerSecond { get; set; } = 20;
+
+    /// <summary>
+    /// How far below empty (in bursts) the allowance of a connection that keeps sending while refused may sink before
+    /// the connection is closed: each refused message still costs an event-handler run, so a flood is stopped at its source.
+    /// </summary>
+    [Range(1, 1000)]
+    public int CloseAfterBursts { get; set; } = 2;
 }
 
 /// <summary><c>Turn</c> and <c>Stun</c>: the ICE servers handed to clients.</summary>

@@ -6,6 +6,8 @@ switch (command)
     case "emulator":
         var settings = EmulatorBenchmark.Settings.Parse(args.Skip(1).ToArray());
         return await EmulatorBenchmark.RunAsync(settings);
+    case "flood":
+        return await FloodBenchmark.RunAsync(TimeSpan.FromSeconds(args.Length > 2 && args[1] == "--seconds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10));
     case "ttff":
         return await TimeToFirstFrame.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     default:
@@ -15,6 +17,11 @@ switch (command)
               emulator [--connections N] [--sends N] [--fanout-clients N] [--fanout-messages N]
                   Web PubSub emulator: connections held per 100 MB, REST send-to-connection latency
                   p50/p99 on loopback, group fan-out messages/s. Defaults: 2000, 2000, 100, 500.
+              flood [--seconds 10]
+                  An honest pair's relay latency before and during a signaling flood from one connection, a login
+                  flood from one address and a negotiate flood with one token (production allowances).
+              ttff [--rounds 10]
+                  Time to first frame in Chromium through the whole stack, beside an in-page baseline.
             """);
         return command == "help" ? 0 : 2;
 }

@@ -74,6 +74,68 @@ public sealed class HostileInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AConnectionThatFloodsSignalingIsToldRateLimitedThenClosedWhileAnotherPairRelays()
+    {
+        await _stack.CreateAccountAsync("KIOSK_F", Roles.Kiosk);
+        await _stack.CreateAccountAsync("MONITOR_F", Roles.Monitor);
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        await monitor.StartMonitoringAsync("KIOSK_01");
+        await using var floodedKiosk = await _stack.ConnectAsync("KIOSK_F");
+        await using var flooder = await _stack.ConnectAsync("MONITOR_F");
+        await flooder.StartMonitoringAsync("KIOSK_F");
+
+        var flood = Enumerable.Range(0, 400).Select(async i =>
+        {
+            try
+            {
+                await flooder.SendIceCandidateAsync("KIOSK_F", $"candidate:{i} 1 udp 1 127.0.0.1 9 typ host");
+                return "ok";
+            }
+            catch (RailCloudException ex)
+            {
+                return ex.Code;
+            }
+        }).ToList();
+        await monitor.SendIceCandidateAsync("KIOSK_01", "candidate:1 1 udp 1 127.0.0.1 50001 typ host");
+        var relayed = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.IceCandidate, Wait);
+        var codes = await Task.WhenAll(flood);
+        await Waiting.UntilAsync(() => flooder.ClosedReason is not null);
+
+        Assert.Equal("MONITOR_01", (string?)relayed["fromId"]);
+        Assert.Contains(ErrorCodes.RateLimited, codes);
+        Assert.InRange(codes.Count(c => c == "ok"), 40, 120);   // the burst, plus what refilled while the flood lasted
+        Assert.Contains("too many messages", flooder.ClosedReason, StringComparison.OrdinalIgnoreCase);
+        Assert.Null(monitor.ClosedReason);
+    }
+
+    [Fact]
+    public async Task AFloodOfNegotiatesWithOneTokenIsRateLimitedAndOtherTokensAreNot()
+    {
+        var flooding = (await _stack.Api.LoginAsync("MONITOR_01", RailCloudStack.Password)).AccessToken;
+        var other = (await _stack.Api.LoginAsync("KIOSK_01", RailCloudStack.Password)).AccessToken;
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 60).Select(async _ =>
+        {
+            try
+            {
+                await _stack.Api.NegotiateAsync(flooding);
+                return 200;
+            }
+            catch (RailCloudException ex)
+            {
+                Assert.Equal(ErrorCodes.RateLimited, ex.Code);
+                return ex.HttpStatus ?? 0;
+            }
+        }));
+        var stillServed = await _stack.Api.NegotiateAsync(other);
+
+        Assert.Equal(30, outcomes.Count(s => s == 200));   // Auth:NegotiatesPerMinutePerToken
+        Assert.Equal(30, outcomes.Count(s => s == 429));
+        Assert.StartsWith("ws", stillServed.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AHugeChunkedLoginBodyIsPayloadTooLargeProblemJson()
     {
         // 40 MB in chunks, without a Content-Length: the server must answer after reading at most its limit, not 500.

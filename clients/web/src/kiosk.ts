@@ -189,6 +189,13 @@ async function flushCrew(): Promise<void> {
       crewQueue.shift();
       saveCrewQueue();
       const refusal = crewRefusal as ServerMessage | undefined;
+      if (refusal?.code === "rate-limited") {
+        // A long queue sent at once goes past the allowance (a burst of 40, then 20 a second): wait for it, keep the order.
+        crewQueue.unshift(request);
+        saveCrewQueue();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
       if (refusal?.code === "unavailable") {
         // Storage was down: the backend recorded nothing. Keep it (first in line) for the next try.
         crewQueue.unshift(request);

@@ -112,11 +112,14 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
 
     private IResult? Throttled(HttpRequest request)
     {
-        if (limiter.TryAcquire(request, out var address))
+        if (limiter.TryAcquire(request, out var address, out var log))
         {
             return null;
         }
-        logger.LogWarning("Device request throttled for address {Address}", address);
+        if (log)
+        {
+            logger.LogWarning("Device request throttled for address {Address} (further refusals this minute are not logged)", address);
+        }
         return SignalingApi.Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
     }
 

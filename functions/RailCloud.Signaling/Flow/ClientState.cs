@@ -17,7 +17,7 @@ public sealed class ClientState
     [JsonPropertyName("i")] public string Id { get; set; } = "";
     [JsonPropertyName("g")] public bool Registered { get; set; }
     [JsonPropertyName("s")] public List<CachedSession> Sessions { get; set; } = [];
-    [JsonPropertyName("t")] public double Tokens { get; set; } = -1;
+    [JsonPropertyName("t")] public double Tokens { get; set; }
     [JsonPropertyName("u")] public long TokensAtMs { get; set; }
 
     public static ClientState? From(WebPubSubConnectionContext context)
@@ -39,19 +39,17 @@ public sealed class ClientState
     public IReadOnlyDictionary<string, JsonElement> ToStates() =>
         new Dictionary<string, JsonElement> { [Key] = JsonSerializer.SerializeToElement(this) };
 
-    /// <summary>Token bucket: true if one more signaling message fits.</summary>
+    /// <summary>
+    /// Token bucket: true if one more signaling message fits. A refused message is counted too, so the bucket goes
+    /// below zero for a connection that keeps sending while refused (see <see cref="Tokens"/>); it refills as usual.
+    /// </summary>
     public bool TryTake(int burst, double perSecond, DateTimeOffset now)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
-        var tokens = Tokens < 0 ? burst : Math.Min(burst, Tokens + (nowMs - TokensAtMs) / 1000.0 * perSecond);
+        var tokens = TokensAtMs == 0 ? burst : Math.Min(burst, Tokens + (nowMs - TokensAtMs) / 1000.0 * perSecond);
         TokensAtMs = nowMs;
-        if (tokens < 1)
-        {
-            Tokens = tokens;
-            return false;
-        }
         Tokens = tokens - 1;
-        return true;
+        return tokens >= 1;
     }
 
     public void Remember(string kioskId, string sessionId, string peerId, string peerConnectionId, DateTimeOffset until)

@@ -391,7 +391,7 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, tooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidPayload, problem!);
         }
-        if (OverAllowance(c) is { } limited)
+        if (await OverAllowanceAsync(c, cancellationToken).ConfigureAwait(false) is { } limited)
         {
             return limited;
         }
@@ -497,7 +497,7 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, ErrorCodes.Forbidden, "Crew sign-on and sign-off happen at a kiosk.");
         }
-        if (OverAllowance(c) is { } limited)
+        if (await OverAllowanceAsync(c, cancellationToken).ConfigureAwait(false) is { } limited)
         {
             return limited;   // each crew event is a storage write, an audit row and a broadcast to every monitor
         }
@@ -551,14 +551,26 @@ public sealed class SignalingHandler(
     /// <summary>
     /// The per-connection allowance for signaling and crew events (a token bucket in the connection state): a refusal
     /// when it is used up. It is per session held: a wall that watches sixteen kiosks on one connection trickles
-    /// sixteen times as much.
+    /// sixteen times as much. Refused messages count against the bucket too, so a connection that keeps sending while
+    /// refused sinks below zero; at <see cref="SessionOptions.CloseAfterBursts"/> bursts under, it is closed: each refusal
+    /// still costs a handler run, and closing stops a flood at its source.
     /// </summary>
-    private IResult? OverAllowance(EventContext c)
+    private async Task<IResult?> OverAllowanceAsync(EventContext c, CancellationToken cancellationToken)
     {
         var sessionsHeld = Math.Max(1, c.State.Sessions.Count);
-        return c.State.TryTake(options.Value.SignalingBurst * sessionsHeld, options.Value.SignalingPerSecond * sessionsHeld, c.Now)
-            ? null
-            : Refuse(c, ErrorCodes.RateLimited, $"Too many messages; at most {options.Value.SignalingPerSecond:0.#} per second per session.");
+        var burst = options.Value.SignalingBurst * sessionsHeld;
+        if (c.State.TryTake(burst, options.Value.SignalingPerSecond * sessionsHeld, c.Now))
+        {
+            return null;
+        }
+        // Each refusal digs the bucket deeper; one who keeps sending reaches the bottom and is closed (once, on the way down).
+        var bottom = -(double)burst * options.Value.CloseAfterBursts;
+        if (c.State.Tokens <= bottom && c.State.Tokens + 1 > bottom)
+        {
+            logger.LogWarning("Closing connection {ConnectionId} of {UserId}: it kept sending while refused, {Bursts} bursts over its allowance", c.ConnectionId, c.State.Id, options.Value.CloseAfterBursts);
+            await notify.CloseAsync(c.ConnectionId, "Too many messages: the connection kept sending over its allowance.", cancellationToken).ConfigureAwait(false);
+        }
+        return Refuse(c, ErrorCodes.RateLimited, $"Too many messages; at most {options.Value.SignalingPerSecond:0.#} per second per session.");
     }
 
     /// <summary>The SDP or candidate to forward, checked for shape and size; or why not.</summary>

@@ -18,7 +18,7 @@ namespace RailCloud.Signaling.Http;
 public sealed class SignalingApi(
     AccountService accounts, Tables tables, KioskDirectory directory, AuditStore audit, SignalingHandler signaling,
     WebPubSubEventReader eventReader, WebPubSubServiceClient webPubSub, Notifier notify, IceServerProvider ice,
-    SignInLimiter signInLimiter, RequestAuthenticator authenticator, IOptions<WebPubSubOptions> webPubSubOptions, EntraTokenValidator entra, SignalingMetrics metrics,
+    SignInLimiter signInLimiter, NegotiateLimiter negotiateLimiter, RequestAuthenticator authenticator, IOptions<WebPubSubOptions> webPubSubOptions, EntraTokenValidator entra, SignalingMetrics metrics,
     ILogger<SignalingApi> logger)
 {
     private static readonly TimeSpan ClientUrlLifetime = TimeSpan.FromMinutes(30);
@@ -26,9 +26,13 @@ public sealed class SignalingApi(
     public async Task<IResult> LoginAsync(HttpRequest request)
     {
         metrics.Invoked("login");
-        if (!signInLimiter.TryAcquire(request, out var address))
+        if (!signInLimiter.TryAcquire(request, out var address, out var log))
         {
-            logger.LogWarning("Login throttled for address {Address}", address);
+            if (log)
+            {
+                logger.LogWarning("Login throttled for address {Address} (further refusals this minute are not logged)", address);
+            }
+            request.HttpContext.Response.Headers.RetryAfter = "60";
             return Problem(StatusCodes.Status429TooManyRequests, "Too many login attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
         }
         var (body, unreadable) = await ReadJsonAsync<LoginRequest>(request).ConfigureAwait(false);
@@ -66,6 +70,15 @@ public sealed class SignalingApi(
     public async Task<IResult> NegotiateAsync(HttpRequest request)
     {
         metrics.Invoked("negotiate");
+        if (!negotiateLimiter.TryAcquire(request, out var log))
+        {
+            if (log)
+            {
+                logger.LogWarning("Negotiate throttled for one token (further refusals this minute are not logged)");
+            }
+            request.HttpContext.Response.Headers.RetryAfter = "60";
+            return Problem(StatusCodes.Status429TooManyRequests, "Too many negotiates", "This sign-in asked for too many connections this minute; wait a minute.", ErrorCodes.RateLimited);
+        }
         var caller = await AuthenticateAsync(request).ConfigureAwait(false);
         if (caller is null)
         {
