@@ -55,7 +55,7 @@ wait_for_port() { # name port pid
 }
 
 echo "== starting Azurite (tables)"
-node_modules/.bin/azurite-table --tableHost 127.0.0.1 --tablePort "$azurite_port" --location "$state/azurite" --skipApiVersionCheck \
+node_modules/.bin/azurite-table --tableHost 127.0.0.1 --tablePort "$azurite_port" --location "$state/azurite" --skipApiVersionCheck --disableTelemetry \
   >"$state/logs/azurite.log" 2>&1 &
 pids+=($!)
 wait_for_port azurite "$azurite_port" "$!"

@@ -56,6 +56,9 @@ public sealed class RailCloudConnection : IAsyncDisposable
     /// <summary>Set once the connection is over for good (closed by the server, or recovery failed), with the reason.</summary>
     public string? ClosedReason { get; private set; }
 
+    /// <summary>Raised for every server message's data as it arrives (once each, whoever takes it), on the receive loop.</summary>
+    public event Action<JsonObject>? Received;
+
     /// <summary>Every server message's data (each has an "event") that no <see cref="WaitForAsync"/> took, in order.</summary>
     public ChannelReader<JsonObject> Messages => _messages.Reader;
 
@@ -342,6 +345,7 @@ public sealed class RailCloudConnection : IAsyncDisposable
                 }
                 if (frame["data"] is JsonObject data)
                 {
+                    Received?.Invoke((JsonObject)data.DeepClone());
                     Deliver((JsonObject)data.DeepClone());
                 }
                 break;

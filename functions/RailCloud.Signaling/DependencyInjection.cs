@@ -45,14 +45,27 @@ public static class DependencyInjection
             })
             .ValidateDataAnnotations().ValidateOnStart();
 
-        services.TryAddSingleton(TimeProvider.System);
+        // Everything reads "now" from storage's clock (see StorageClock); a host or test may register its own
+        // TimeProvider instance first, which then stands for this machine's clock.
+        var hostClock = services.LastOrDefault(d => d.ServiceType == typeof(TimeProvider))?.ImplementationInstance as TimeProvider ?? TimeProvider.System;
+        services.RemoveAll<TimeProvider>();
+        var clock = new StorageClock(hostClock);
+        services.AddSingleton(clock);
+        services.AddSingleton<TimeProvider>(clock);
         services.AddMetrics();
         services.AddSingleton<SignalingMetrics>();
         services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            var clientOptions = new TableClientOptions();
+            // Fail fast: a user event waits on its handler, and Web PubSub handles one connection's events in order,
+            // so an event stuck in the SDK's default retries (≈ 6 s, with a 100 s network timeout) would hold up even
+            // the signaling behind it that needs no storage at all. Three quick retries still ride out a blip.
+            var clientOptions = new TableClientOptions
+            {
+                Retry = { MaxRetries = 3, Delay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1), NetworkTimeout = TimeSpan.FromSeconds(10) },
+            };
             clientOptions.AddPolicy(sp.GetRequiredService<SignalingMetrics>().StoragePolicy(), Azure.Core.HttpPipelinePosition.PerRetry);
+            clientOptions.AddPolicy(sp.GetRequiredService<StorageClock>().Policy(), Azure.Core.HttpPipelinePosition.PerRetry);
             var service = !string.IsNullOrWhiteSpace(storage.ConnectionString)
                 ? new TableServiceClient(storage.ConnectionString, clientOptions)
                 : new TableServiceClient(storage.TableServiceUri!, sp.GetService<TokenCredential>() ?? throw new InvalidOperationException("Storage:TableServiceUri needs a TokenCredential (managed identity) registered."), clientOptions);

@@ -21,14 +21,14 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
         _browser = await Browser.LaunchAsync();
     }
 
-    private async Task StartStackAsync(Dictionary<string, string?> sessions)
+    private async Task StartStackAsync(Dictionary<string, string?> sessions, AzuriteServer? azurite = null)
     {
         var settings = new Dictionary<string, string?>(_turn.Settings);
         foreach (var (key, value) in sessions)
         {
             settings[key] = value;
         }
-        _stack = await RailCloudStack.StartAsync(settings);
+        _stack = await RailCloudStack.StartAsync(settings, azurite);
         await _stack!.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
         await _stack!.CreateAccountAsync("MONITOR_01", Roles.Monitor);
     }
@@ -161,5 +161,57 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(monitor.Locator("#timeline")).Not.ToContainTextAsync("went offline");
         await Assertions.Expect(monitor.Locator("#banner")).ToBeHiddenAsync();
         Assert.True(_browser.ScriptErrors.Count == 0, string.Join("\n", _browser.ScriptErrors));
+    }
+
+    [Fact]
+    public async Task StoppingStorageLeavesTheVideoFlowingKeepsAcknowledgedCrewAndRecoversByItself()
+    {
+        // Storage (Azurite, its data on disk) goes away for longer than the 6 s TTL and comes back on the same data.
+        var azurite = await AzuriteServer.StartAsync(onDisk: true);
+        try
+        {
+            await StartStackAsync(new()
+            {
+                ["Sessions:Ttl"] = "00:00:06",
+                ["Sessions:HeartbeatInterval"] = "00:00:02",
+                ["Sessions:SweepInterval"] = "00:00:00.500",
+            }, azurite);
+            var (kiosk, monitor, sessionId) = await WatchingAsync();
+            await kiosk.GetByLabel("Crew id").FillAsync("C1");
+            await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign on", Exact = true }).ClickAsync();
+            await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("KIOSK_01: crew C1 signed on", new() { Timeout = 15_000 });
+
+            await azurite.StopAsync();
+            await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Can't reach RailCloud; video continues", new() { Timeout = 20_000 });
+            await kiosk.GetByLabel("Crew id").FillAsync("C2");
+            await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign on", Exact = true }).ClickAsync();
+            await Assertions.Expect(kiosk.Locator("#crew-list")).ToContainTextAsync("queued, not yet recorded", new() { Timeout = 15_000 });
+            await kiosk.WaitForTimeoutAsync(8000);   // down for longer than the TTL in all
+            azurite = await azurite.StartAgainAsync();
+
+            await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 30_000 });
+            await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 30_000 });
+            await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("KIOSK_01: crew C2 signed on", new() { Timeout = 20_000 });
+            await monitor.WaitForTimeoutAsync(8000);   // longer than the grace: the sweep has had every chance to end things
+            var (gap, frames) = await FramesAsync(monitor);
+            output.WriteLine($"Storage down ≈ 10 s (TTL 6 s): {frames} frames presented, longest gap between frames {gap:0} ms");
+
+            Assert.Equal(sessionId, await SessionIdAsync(monitor));
+            Assert.True(gap < 2000, $"the video stopped for {gap:0} ms");
+            await Assertions.Expect(kiosk.Locator("#crew-list")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("C1.*C2|C2.*C1"));
+            await Assertions.Expect(monitor.Locator("tr[data-kiosk='KIOSK_01'] td").First).ToHaveTextAsync("Online");
+            await Assertions.Expect(kiosk.Locator("#viewer")).ToHaveTextAsync("Being viewed by MONITOR_01");
+            await Assertions.Expect(monitor.Locator("#timeline")).Not.ToContainTextAsync("session ended");
+            Assert.True(_browser.ScriptErrors.Count == 0, string.Join("\n", _browser.ScriptErrors));
+        }
+        finally
+        {
+            if (_stack is not null)
+            {
+                await _stack.DisposeAsync();
+                _stack = null;
+            }
+            await azurite.DisposeAsync();
+        }
     }
 }

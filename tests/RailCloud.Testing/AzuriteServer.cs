@@ -12,12 +12,15 @@ public sealed class AzuriteServer : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly DirectoryInfo? _tlsFolder;
+    private readonly DirectoryInfo? _dataFolder;
+    private bool _handedOver;   // restarted: the new server owns the process slot and the folders
 
-    private AzuriteServer(Process process, int port, DirectoryInfo? tlsFolder)
+    private AzuriteServer(Process process, int port, DirectoryInfo? tlsFolder, DirectoryInfo? dataFolder)
     {
         _process = process;
         Port = port;
         _tlsFolder = tlsFolder;
+        _dataFolder = dataFolder;
     }
 
     public int Port { get; }
@@ -34,9 +37,31 @@ public sealed class AzuriteServer : IAsyncDisposable
     public string ConnectionString =>
         $"DefaultEndpointsProtocol={Scheme};AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={TableEndpoint};";
 
-    public static async Task<AzuriteServer> StartAsync(bool keyless = false)
+    /// <param name="keyless">HTTPS with a self-signed certificate, and Entra ID bearer tokens accepted.</param>
+    /// <param name="onDisk">Keep the data in a folder of its own (else in memory), so <see cref="StopAsync"/> and <see cref="StartAgainAsync"/> keep it.</param>
+    public static Task<AzuriteServer> StartAsync(bool keyless = false, bool onDisk = false) =>
+        StartAsync(keyless ? WriteSelfSignedCertificate() : null, onDisk ? Directory.CreateTempSubdirectory("railcloud-azurite-data-") : null, port: null);
+
+    /// <summary>
+    /// Stops Azurite the way Ctrl+C does (it writes its data out first); its port refuses connections until
+    /// <see cref="StartAgainAsync"/>: storage unreachable.
+    /// </summary>
+    public async Task StopAsync()
     {
-        var tls = keyless ? WriteSelfSignedCertificate() : null;
+        if (_dataFolder is null)
+        {
+            throw new InvalidOperationException("Only an Azurite started with onDisk: true keeps its data to start again with.");
+        }
+        await StopGracefullyAsync();
+        _handedOver = true;
+    }
+
+    /// <summary>Starts a stopped Azurite again on the same port and data; the returned server is the one to dispose.</summary>
+    public Task<AzuriteServer> StartAgainAsync() =>
+        _handedOver ? StartAsync(_tlsFolder, _dataFolder, Port) : throw new InvalidOperationException("Stop it first.");
+
+    private static async Task<AzuriteServer> StartAsync(DirectoryInfo? tls, DirectoryInfo? data, int? port)
+    {
         var script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", "table", "main.js");
         if (!File.Exists(script))
         {
@@ -44,9 +69,12 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort.Next();
+            var chosen = port ?? FreePort.Next();
             string[] tlsArgs = tls is null ? [] : ["--cert", Path.Combine(tls.FullName, "cert.pem"), "--key", Path.Combine(tls.FullName, "key.pem"), "--oauth", "basic"];
-            var start = new ProcessStartInfo("node", [script, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl", .. tlsArgs])
+            string[] dataArgs = data is null ? ["--inMemoryPersistence"] : ["--location", data.FullName];
+            // No telemetry: Azurite would otherwise try to send usage data off this machine.
+            var start = new ProcessStartInfo("node", [script, "--tableHost", "127.0.0.1", "--tablePort", chosen.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. dataArgs, "--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry", .. tlsArgs])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -58,7 +86,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             {
                 if (e.Data is null) return;
                 lock (output) output.AppendLine(e.Data);
-                if (e.Data.Contains("successfully", StringComparison.OrdinalIgnoreCase)) ready.TrySetResult();
+                if (e.Data.Contains("successfully started", StringComparison.OrdinalIgnoreCase)) ready.TrySetResult();
             };
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
             process.BeginOutputReadLine();
@@ -66,15 +94,17 @@ public sealed class AzuriteServer : IAsyncDisposable
             var finished = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
             if (finished == ready.Task)
             {
-                return new AzuriteServer(process, port, tls);
+                return new AzuriteServer(process, chosen, tls, data);
             }
             process.Kill(entireProcessTree: true);
             process.Dispose();
+            // A restart on a fixed port may find it still closing for a moment; a fresh start takes another port.
             if (attempt >= 2)
             {
                 tls?.Delete(recursive: true);
                 lock (output) throw new InvalidOperationException("Azurite did not start:\n" + output);
             }
+            await Task.Delay(500);
         }
     }
 
@@ -87,8 +117,31 @@ public sealed class AzuriteServer : IAsyncDisposable
         return folder;
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    /// <summary>SIGINT, as Ctrl+C: Azurite closes its database (writing it out) and exits; killed if it has not within 10 s.</summary>
+    private async Task StopGracefullyAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _ = SendSignal(_process.Id, 2);
+            await Task.WhenAny(_process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(10)));
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        _process.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_handedOver)
+        {
+            return;
+        }
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
@@ -96,5 +149,9 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
         _process.Dispose();
         _tlsFolder?.Delete(recursive: true);
+        if (_dataFolder is { Exists: true })
+        {
+            _dataFolder.Delete(recursive: true);
+        }
     }
 }

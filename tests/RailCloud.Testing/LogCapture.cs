@@ -7,9 +7,12 @@ namespace RailCloud.Testing;
 /// Keeps every log entry at Error or above (an unhandled exception in a request or a socket loop logs there), so a
 /// test can say "nothing in any log went wrong" about the hosts it started.
 /// </summary>
-public sealed class LogCapture : ILoggerProvider
+public sealed class LogCapture(LogLevel minimum = LogLevel.Error) : ILoggerProvider
 {
+    /// <summary>Every entry at the minimum level or above (Error unless asked otherwise).</summary>
     public ConcurrentQueue<string> Errors { get; } = new();
+
+    private readonly LogLevel _minimum = minimum;
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -21,7 +24,7 @@ public sealed class LogCapture : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= capture._minimum;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

@@ -45,12 +45,13 @@ public sealed class RailCloudStack : IAsyncDisposable
     public static Task<AzuriteServer> SharedAzuriteAsync() => SharedAzurite.Value;
 
     /// <param name="logs">Also receives the log of the API and the emulator (see <see cref="LogCapture"/>).</param>
+    /// <param name="systemEvents">The system events the emulator sends the API (a drill leaves out <c>disconnected</c>).</param>
     public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null, Action<IServiceCollection>? services = null,
-        ILoggerProvider? logs = null)
+        ILoggerProvider? logs = null, string systemEvents = "connect,connected,disconnected")
     {
         azurite ??= await SharedAzurite.Value;
         var port = FreePort.Next();
-        var emulator = await EmulatorServer.StartAsync(EmulatorHandlerSettings(port), logs: logs);
+        var emulator = await EmulatorServer.StartAsync(EmulatorHandlerSettings(port, systemEvents), logs: logs);
         var settings = Settings(azurite, emulator);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
@@ -116,8 +117,9 @@ public sealed class RailCloudStack : IAsyncDisposable
     /// <summary>An emulator whose hub sends every event to the API on <paramref name="apiPort"/>, as run.sh sets it up.</summary>
     public static Task<EmulatorServer> StartEmulatorForAsync(int apiPort) => EmulatorServer.StartAsync(EmulatorHandlerSettings(apiPort));
 
-    private static Dictionary<string, string?> EmulatorHandlerSettings(int apiPort) =>
-        EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{apiPort}/api/webpubsub/{{event}}", "connect,connected,disconnected", "*");
+    /// <summary>The emulator's hub settings: every event to the API on <paramref name="apiPort"/> (a drill may leave out a system event).</summary>
+    public static Dictionary<string, string?> EmulatorHandlerSettings(int apiPort, string systemEvents = "connect,connected,disconnected") =>
+        EmulatorServer.HandlerSettings("railcloud", $"http://127.0.0.1:{apiPort}/api/webpubsub/{{event}}", systemEvents, "*");
 
     public async Task CreateAccountAsync(string id, string role, string password = Password)
     {

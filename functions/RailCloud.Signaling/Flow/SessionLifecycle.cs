@@ -63,8 +63,10 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
     /// </summary>
     public async Task<(int Sessions, int Kiosks)> SweepAsync(CancellationToken cancellationToken = default)
     {
+        // Read first, then take the time: the first storage answer of a new instance sets its clock (StorageClock).
+        var mark = await kiosks.GetSweepMarkAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        if (await kiosks.GetSweepMarkAsync(cancellationToken).ConfigureAwait(false) is { } mark && now - mark.SweptAt > options.Value.OutageAfter)
+        if (mark is not null && now - mark.SweptAt > options.Value.OutageAfter)
         {
             await GraceAfterOutageAsync(mark.SweptAt, now, cancellationToken).ConfigureAwait(false);
         }
