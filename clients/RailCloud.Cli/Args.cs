@@ -45,6 +45,29 @@ public sealed class Args
     public int Int(string name, int fallback) =>
         Get(name) is { } text ? int.TryParse(text, out var n) && n > 0 ? n : throw new UsageException($"--{name} must be a positive whole number.") : fallback;
 
+    /// <summary>A non-negative number (a rate).</summary>
+    public double Double(string name, double fallback) =>
+        Get(name) is { } text
+            ? double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && d >= 0 ? d : throw new UsageException($"--{name} must be a number, 0 or more.")
+            : fallback;
+
+    /// <summary>A duration: <c>90s</c>, <c>5m</c>, <c>1h</c>, or hh:mm:ss.</summary>
+    public TimeSpan Duration(string name, TimeSpan fallback)
+    {
+        if (Get(name) is not { } text)
+        {
+            return fallback;
+        }
+        var unit = text.Length > 1 ? text[^1] : ' ';
+        if (unit is 's' or 'm' or 'h' && double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var amount) && amount > 0)
+        {
+            return unit switch { 's' => TimeSpan.FromSeconds(amount), 'm' => TimeSpan.FromMinutes(amount), _ => TimeSpan.FromHours(amount) };
+        }
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
+            ? span
+            : throw new UsageException($"--{name} must be a duration such as 90s, 5m or 00:05:00.");
+    }
+
     public string? At(int index) => index < Positional.Count ? Positional[index] : null;
 }
 

@@ -6,15 +6,73 @@ using RailCloud.Protocol;
 namespace RailCloud.Cli;
 
 /// <summary>
-/// <c>railcloud load</c>: N simulated kiosk/monitor pairs log in, connect and register; then every pair sets up a
-/// session at once (start, offer, answer) and relays ICE candidates both ways. Prints sessions per second and the
-/// relay latency (send by one client → arrival at the other) percentiles. Traffic goes only to --api (loopback locally).
+/// <c>railcloud load</c>: the fleet simulator (kiosks, monitors, a duration, socket drops, kiosk restarts; every
+/// message counted), then the baselines beside RailCloud's own path. <c>--pairs N</c> instead runs the older quick
+/// relay test: N pairs set up a session at once and relay candidates both ways. Placeholder SDP throughout: this is
+/// signaling load, and media for hundreds of sessions would not fit two cores. Traffic goes only to --api
+/// (loopback locally) and, for the baselines, to --webpubsub.
 /// </summary>
 public static class LoadCommand
 {
     private const string Password = "load-test-password";
 
-    public static async Task<int> RunAsync(Args args, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(Args args, CancellationToken cancellationToken) =>
+        args.Get("pairs") is not null ? await PairsAsync(args, cancellationToken) : await FleetAsync(args, cancellationToken);
+
+    private static async Task<int> FleetAsync(Args args, CancellationToken cancellationToken)
+    {
+        var settings = new Load.FleetSimulator.Settings(
+            Kiosks: args.Int("kiosks", 20),
+            Monitors: args.Int("monitors", 20),
+            Duration: args.Duration("duration", TimeSpan.FromMinutes(1)),
+            DropRate: args.Double("drop-rate", 0),
+            RestartRate: args.Double("restart-rate", 0.01),
+            Trickle: args.Int("trickle", 5),
+            Password: Password);
+        var api = Simulators.Api(args);
+        Console.WriteLine($"Fleet against {api.Http.BaseAddress}: {settings.Kiosks} kiosks, {settings.Monitors} monitors for {settings.Duration}; each client's socket drops with probability {settings.DropRate} a minute, each kiosk restarts with probability {settings.RestartRate} a minute.");
+        var (accounts, _) = await AccountsCommand.OpenAsync(args, cancellationToken);
+        var created = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, Math.Max(settings.Kiosks, settings.Monitors)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            // An error just means the account exists already (from an earlier run).
+            if (i < settings.Kiosks) await accounts.CreateAsync(Load.FleetSimulator.Settings.KioskId(i), Roles.Kiosk, Password, ct);
+            if (i < settings.Monitors) await accounts.CreateAsync(Load.FleetSimulator.Settings.MonitorId(i), Roles.Monitor, Password, ct);
+        });
+        Console.WriteLine($"Accounts ready in {created.Elapsed.TotalSeconds:F1} s.");
+
+        var before = await Load.BackendProbe.CountersAsync(api.Http, cancellationToken);
+        var fleet = new Load.FleetSimulator(api, settings);
+        await fleet.RunAsync(cancellationToken);
+        var after = await Load.BackendProbe.CountersAsync(api.Http, cancellationToken);
+        Load.FleetReport.Print(settings, fleet.Ledger, fleet.Watch.Elapsed, before, after, Load.BackendProbe.Memory());
+
+        var failed = fleet.Ledger.Relayed().Lost + fleet.Ledger.Relayed().Duplicated + fleet.Ledger.Broadcasts().Lost + fleet.Ledger.Broadcasts().Duplicated + fleet.Ledger.DoubleSessions > 0;
+        if (args.Get("baselines") != "false")
+        {
+            var pairs = Math.Min(args.Int("baseline-pairs", 10), Math.Max(1, Math.Min(settings.Kiosks, settings.Monitors)));
+            var rate = args.Int("rate", 15);
+            var phase = args.Duration("baseline-duration", TimeSpan.FromSeconds(20));
+            await Parallel.ForEachAsync(Enumerable.Range(0, pairs), cancellationToken, async (i, ct) =>
+            {
+                await accounts.CreateAsync(KioskId(i), Roles.Kiosk, Password, ct);
+                await accounts.CreateAsync(MonitorId(i), Roles.Monitor, Password, ct);
+            });
+            var webPubSub = args.Get("webpubsub", "RAILCLOUD_WEBPUBSUB") ?? LocalEmulator;
+            Console.WriteLine($"Baselines: {pairs} pairs, {rate} messages a second each way, {phase.TotalSeconds:0} s per path.");
+            Load.FleetReport.PrintBaselines(await Load.Baselines.RunAsync(api, webPubSub, pairs, rate, phase, Password, cancellationToken), pairs, rate, phase);
+        }
+        if (failed)
+        {
+            Console.Error.WriteLine("railcloud load: messages were lost or duplicated, or a kiosk had two sessions at once (see above).");
+        }
+        return failed ? 1 : 0;
+    }
+
+    /// <summary>The local emulator run.sh starts, with the public key of Microsoft's emulator (loopback only).</summary>
+    private const string LocalEmulator = "Endpoint=http://127.0.0.1:8080;AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;";
+
+    private static async Task<int> PairsAsync(Args args, CancellationToken cancellationToken)
     {
         var pairs = args.Int("pairs", 20);
         var candidates = args.Int("candidates", 20);
@@ -113,7 +171,7 @@ public static class LoadCommand
         lock (latency) latency.RecordValue(Stopwatch.GetTimestamp() - start);
     }
 
-    private static string KioskId(int i) => $"LOAD_K_{i:D3}";
+    public static string KioskId(int i) => $"LOAD_K_{i:D3}";
 
-    private static string MonitorId(int i) => $"LOAD_M_{i:D3}";
+    public static string MonitorId(int i) => $"LOAD_M_{i:D3}";
 }

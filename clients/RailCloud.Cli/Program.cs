@@ -71,9 +71,20 @@ static int Usage(int code, string? problem = null)
               A simulated monitor: lists kiosks, watches one, exchanges offer/answer/ICE.
               Type "watch <kioskId>", "stop <kioskId>" or "list".
 
-          load --pairs 20 [--candidates 20] [--rate 15] [--api URL] [--storage ...]
-              N kiosk/monitor pairs set up sessions and relay candidates (each client at --rate per second,
-              under the backend's per-connection limit); prints sessions/s and relay latency p50/p99/max.
+          load [--kiosks 20] [--monitors 20] [--duration 1m] [--drop-rate 0] [--restart-rate 0.01] [--trickle 5]
+               [--baselines true|false] [--baseline-pairs 10] [--baseline-duration 20s] [--rate 15]
+               [--webpubsub <connection string>] [--api URL] [--storage ...]
+              A fleet simulator: kiosks heartbeat, sign crews on and off, answer offers and trickle candidates;
+              monitors watch an idle kiosk for 10-40 s, stop, and pick another; each client's socket drops with
+              probability --drop-rate a minute and each kiosk restarts with --restart-rate a minute. Every relayed
+              message and crew broadcast is counted: prints sessions/s, time to monitoring-started, relay latency
+              p50/p99/max, lost and duplicated messages, double sessions, storage transactions and invocations per
+              session (the local API's meters) and each process's memory; exits 1 if anything was lost, duplicated
+              or doubled. Then the baselines: the same relay over a plain in-process WebSocket relay, the Web PubSub
+              emulator's group send (--webpubsub, default the local emulator) and RailCloud's path, with ratios.
+              Placeholder SDP: signaling load only (media for hundreds of sessions would not fit two cores).
+          load --pairs 20 [--candidates 20] [--rate 15]
+              The quick relay test: N pairs set up sessions at once and relay candidates both ways at --rate.
 
           --api defaults to RAILCLOUD_API, else http://127.0.0.1:7071. Passwords default to RAILCLOUD_PASSWORD.
         """);

@@ -16,11 +16,13 @@ public static class LocalHostApp
         builder.Services.AddRailCloudSignaling();
         builder.Services.AddHostedService<SweepService>();
         builder.Services.AddHostedService<DevAccounts>();
+        builder.Services.AddSingleton<MeterTotals>();
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();   // an unknown route or a wrong method under /api is problem+json too, not an empty body
         app.MapRailCloudApi();
+        MeterTotals.Map(app);
         app.MapWebClient();
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("RailCloud local host listening on {Urls}", string.Join(", ", app.Urls)));
         return app;

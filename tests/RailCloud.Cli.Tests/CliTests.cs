@@ -212,6 +212,25 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheFleetSimulatorCountsEveryMessageAndPrintsTheBaselinesBesideRailCloud()
+    {
+        // A small fleet with many socket drops and kiosk restarts, for a few seconds; then the three paths.
+        var result = await Railcloud(["load", "--kiosks", "4", "--monitors", "4", "--duration", "8s", "--drop-rate", "6", "--restart-rate", "3", "--trickle", "3",
+            "--baseline-pairs", "2", "--baseline-duration", "2s", "--webpubsub", _stack.Emulator.ConnectionString, .. Common], TimeSpan.FromMinutes(3));
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Matches(@"\| relayed \(offer, answer, candidates\) \| ([0-9,]+) sent, \1 arrived \|", result.Output);
+        Assert.Matches(@"\*\*lost / duplicated\*\* relayed messages \| \*\*0 / 0\*\*", result.Output);
+        Assert.Matches(@"crew broadcasts .*lost / duplicated 0 / 0", result.Output);
+        Assert.Matches(@"\*\*double sessions\*\* seen by any monitor \| \*\*0\*\*", result.Output);
+        Assert.Matches(@"storage transactions per session \(backend's meter\) \| [0-9.]+", result.Output);
+        Assert.Matches(@"time to monitoring-started p50 / p99 / max \| [0-9.]+ ms", result.Output);
+        Assert.Matches(@"\| plain WebSocket relay in one process \| [0-9,]+ \|", result.Output);
+        Assert.Matches(@"\| Web PubSub emulator, group send \| [0-9,]+ \|", result.Output);
+        Assert.Matches(@"\| RailCloud: emulator → handler → checks → emulator \| [0-9,]+ \|", result.Output);
+    }
+
+    [Fact]
     public async Task UnknownCommandsAndMissingOptionsExplainThemselves()
     {
         var unknown = await Railcloud(["teleport"]);
