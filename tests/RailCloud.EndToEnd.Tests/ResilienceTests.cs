@@ -195,6 +195,9 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
             await monitor.WaitForTimeoutAsync(8000);   // longer than the grace: the sweep has had every chance to end things
             var (gap, frames) = await FramesAsync(monitor);
             output.WriteLine($"Storage down ≈ 10 s (TTL 6 s): {frames} frames presented, longest gap between frames {gap:0} ms");
+            output.WriteLine("Kiosk: " + await kiosk.Locator("#timeline").InnerTextAsync());
+            output.WriteLine("Monitor: " + await monitor.Locator("#timeline").InnerTextAsync());
+            output.WriteLine("Monitor statuses: " + string.Join(" | ", await StatusLogAsync(monitor)));
 
             Assert.Equal(sessionId, await SessionIdAsync(monitor));
             Assert.True(gap < 2000, $"the video stopped for {gap:0} ms");

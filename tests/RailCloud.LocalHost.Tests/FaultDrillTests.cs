@@ -19,10 +19,12 @@ public sealed class FaultDrillTests
         var azurite = await AzuriteServer.StartAsync(onDisk: true);
         try
         {
-            // A 6 s TTL; heartbeats every second, and a candidate's route is cached for 5 s after each.
+            // A 6 s TTL; heartbeats every second, and a candidate's route is cached for 5 s after each. The sweep runs
+            // every 2 s, so after the outage heartbeats get through before the sweep has granted its grace.
             var settings = Waiting.ShortSessions();
             settings["Sessions:Ttl"] = "00:00:06";
             settings["Sessions:HeartbeatInterval"] = "00:00:05";
+            settings["Sessions:SweepInterval"] = "00:00:02";
             var logs = new LogCapture();
             await using var stack = await RailCloudStack.StartAsync(settings, azurite, logs: logs);
             await stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
@@ -49,6 +51,7 @@ public sealed class FaultDrillTests
             await Task.Delay(TimeSpan.FromSeconds(7));   // longer than the 6 s TTL
             azurite = await azurite.StartAgainAsync();
             await Waiting.UntilAsync(() => heartbeats.SucceededSinceLastFailure >= 4, Wait);
+            await Task.Delay(TimeSpan.FromSeconds(9));   // past the outage's grace: now only heartbeats keep it alive
             await heartbeats.StopAsync();
             var kiosks = await stack.Api.ListKiosksAsync(other.AccessToken);
 

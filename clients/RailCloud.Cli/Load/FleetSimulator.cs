@@ -79,15 +79,7 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
             RailCloudConnection connection;
             try
             {
-                await signIns.WaitAsync(end);
-                try
-                {
-                    connection = await RailCloudConnection.ConnectAsync(api, id, settings.Password, end);
-                }
-                finally
-                {
-                    signIns.Release();
-                }
+                connection = await SignInAsync(id, signIns, end);
             }
             catch (Exception ex) when (ex is RailCloudException or HttpRequestException or TimeoutException or System.Net.WebSockets.WebSocketException)
             {
@@ -255,15 +247,7 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
         RailCloudConnection connection;
         try
         {
-            await signIns.WaitAsync(end);
-            try
-            {
-                connection = await RailCloudConnection.ConnectAsync(api, id, settings.Password, end);
-            }
-            finally
-            {
-                signIns.Release();
-            }
+            connection = await SignInAsync(id, signIns, end);
         }
         catch (OperationCanceledException)
         {
@@ -433,6 +417,20 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
     }
 
     // ---- Plumbing ----
+
+    /// <summary>Logs in and connects, a few clients at a time (each login checks a password hash).</summary>
+    private async Task<RailCloudConnection> SignInAsync(string id, SemaphoreSlim signIns, CancellationToken end)
+    {
+        await signIns.WaitAsync(end);
+        try
+        {
+            return await RailCloudConnection.ConnectAsync(api, id, settings.Password, end);
+        }
+        finally
+        {
+            signIns.Release();
+        }
+    }
 
     /// <summary>Nobody reads the connection's message channel here (the ledger hears everything through Received): empty it as it fills.</summary>
     private static Task DrainAsync(RailCloudConnection connection) => Task.Run(async () =>

@@ -11,15 +11,7 @@ namespace RailCloud.Signaling.Auth;
 /// </summary>
 public sealed class SignInLimiter(IOptions<AuthOptions> options) : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(address =>
-        RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.Value.LoginsPerMinutePerAddress,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        }));
-
-    private readonly RefusalLog _refusals = new();
+    private readonly PerMinuteLimiter _limiter = new(options.Value.LoginsPerMinutePerAddress);
 
     /// <summary>
     /// Takes one attempt for the request's address; false when the address has used up its minute.
@@ -29,29 +21,10 @@ public sealed class SignInLimiter(IOptions<AuthOptions> options) : IDisposable
     public bool TryAcquire(HttpRequest request, out string address, out bool log)
     {
         address = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        using var lease = _limiter.AttemptAcquire(address);
-        log = !lease.IsAcquired && _refusals.IsFirstThisMinute(address);
-        return lease.IsAcquired;
+        return _limiter.TryAcquire(address, out log);
     }
 
     public void Dispose() => _limiter.Dispose();
-}
-
-/// <summary>Which refusals are worth a log line: the first for each key in each minute.</summary>
-internal sealed class RefusalLog
-{
-    private readonly ConcurrentDictionary<string, long> _lastLogged = new();
-
-    public bool IsFirstThisMinute(string key)
-    {
-        var minute = Environment.TickCount64 / 60_000;
-        if (_lastLogged.Count > 10_000)
-        {
-            _lastLogged.Clear();   // many addresses at once: forget them rather than grow
-        }
-        var previous = _lastLogged.GetValueOrDefault(key, -1);
-        return previous != minute && _lastLogged.TryUpdate(key, minute, previous) | _lastLogged.TryAdd(key, minute);
-    }
 }
 
 /// <summary>
@@ -60,24 +33,45 @@ internal sealed class RefusalLog
 /// </summary>
 public sealed class NegotiateLimiter(IOptions<AuthOptions> options) : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(token =>
-        RateLimitPartition.GetFixedWindowLimiter(token, _ => new FixedWindowRateLimiterOptions
+    private readonly PerMinuteLimiter _limiter = new(options.Value.NegotiatesPerMinutePerToken);
+
+    /// <summary>One negotiate for the request's token; <paramref name="log"/> as <see cref="SignInLimiter.TryAcquire"/>'s.</summary>
+    public bool TryAcquire(HttpRequest request, out bool log) =>
+        // The token's hash, not the token: the limiter keeps its partitions for a while.
+        _limiter.TryAcquire(Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(request.Headers.Authorization.ToString()))), out log);
+
+    public void Dispose() => _limiter.Dispose();
+}
+
+/// <summary>A fixed number of permits per key a minute; of its refusals, the first for each key in a minute is worth a log line.</summary>
+internal sealed class PerMinuteLimiter(int permits) : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(key =>
+        RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
         {
-            PermitLimit = options.Value.NegotiatesPerMinutePerToken,
+            PermitLimit = permits,
             Window = TimeSpan.FromMinutes(1),
             QueueLimit = 0,
         }));
 
-    private readonly RefusalLog _refusals = new();
+    private readonly ConcurrentDictionary<string, long> _lastLogged = new();
 
-    /// <summary>One negotiate for the request's token; <paramref name="log"/> as <see cref="SignInLimiter.TryAcquire"/>'s.</summary>
-    public bool TryAcquire(HttpRequest request, out bool log)
+    public bool TryAcquire(string key, out bool log)
     {
-        // The token's hash, not the token: the limiter keeps its partitions for a while.
-        var key = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(request.Headers.Authorization.ToString())));
         using var lease = _limiter.AttemptAcquire(key);
-        log = !lease.IsAcquired && _refusals.IsFirstThisMinute(key);
+        log = !lease.IsAcquired && IsFirstRefusalThisMinute(key);
         return lease.IsAcquired;
+    }
+
+    private bool IsFirstRefusalThisMinute(string key)
+    {
+        var minute = Environment.TickCount64 / 60_000;
+        if (_lastLogged.Count > 10_000)
+        {
+            _lastLogged.Clear();   // many keys at once: forget them rather than grow
+        }
+        var previous = _lastLogged.GetValueOrDefault(key, -1);
+        return previous != minute && _lastLogged.TryUpdate(key, minute, previous) | _lastLogged.TryAdd(key, minute);
     }
 
     public void Dispose() => _limiter.Dispose();

@@ -470,25 +470,35 @@ public sealed class SignalingHandler(
         return Reply(new HeartbeatPong(c.Now), c.State);
     }
 
-    /// <summary>Pushes the sender's own deadline in its session forward; the other member's stays where it was.</summary>
+    /// <summary>
+    /// Pushes the sender's own deadline in its session forward; the other member's stays where it was. A session past
+    /// its deadline but not yet ended is left alone, and kept in the connection state: the sweep decides whether it
+    /// ends or, after an outage of RailCloud itself, gets a grace, and then this member's next heartbeat counts again.
+    /// Only a session that is gone, or no longer this connection's, is forgotten.
+    /// </summary>
     private async Task ExtendAsync(EventContext c, string kioskId, SessionSide side, Func<SessionEntity, bool> isMine, Func<SessionEntity, (string PeerId, string PeerConnectionId)> peer, CancellationToken cancellationToken)
     {
-        var session = await sessions.UpdateLiveAsync(kioskId, null, c.Now, s =>
+        for (var attempt = 0; attempt < 10; attempt++)
         {
-            if (!isMine(s))
+            var session = await sessions.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
+            if (session is null || !isMine(session))
             {
-                return false;
+                c.State.Forget(kioskId);
+                return;
             }
-            s.HeardFrom(side, c.Now + options.Value.Ttl);
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
-        if (session is null)
-        {
-            c.State.Forget(kioskId);
-            return;
+            if (!session.IsLive(c.Now))
+            {
+                return;
+            }
+            session.HeardFrom(side, c.Now + options.Value.Ttl);
+            if (await sessions.TryReplaceAsync(session, cancellationToken).ConfigureAwait(false))
+            {
+                var (peerId, peerConnectionId) = peer(session);
+                c.State.Remember(kioskId, session.SessionId, peerId, peerConnectionId, CacheUntil(c.Now, session));
+                return;
+            }
         }
-        var (peerId, peerConnectionId) = peer(session);
-        c.State.Remember(kioskId, session.SessionId, peerId, peerConnectionId, CacheUntil(c.Now, session));
+        throw new StorageContentionException($"The session row of kiosk {kioskId} kept changing under ten attempts to extend it.");
     }
 
     private async Task<IResult> CrewAsync(EventContext c, CancellationToken cancellationToken)
