@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs RailCloud's whole test suite, installing what it needs first (npm packages; Chromium, coturn and, if
-# missing, Node.js from Debian).
+# Runs RailCloud's whole test suite, installing what it needs first (npm packages; Chromium, coturn, GStreamer
+# and, if missing, Node.js from Debian).
 # Ends with one line: "N passed, N failed, N skipped", summed over every test project's TRX file.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -24,8 +24,9 @@ apt_install() {
 
 command -v dotnet >/dev/null || fail "the .NET 10 SDK is required (dotnet not on PATH)"
 command -v node >/dev/null || apt_install nodejs npm
-# The browser tests drive Debian's Chromium (fake camera) and relay video through Debian's coturn.
-apt_install chromium coturn
+# The browser tests drive Debian's Chromium (fake camera) and relay video through Debian's coturn; the native
+# peers (clients/RailCloud.Media) stream and receive VP8 with Debian's GStreamer and its webrtcbin.
+apt_install chromium coturn gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-tools
 
 scripts/npm-install.sh || fail "npm ci failed"
 
