@@ -114,7 +114,7 @@ Development accounts: KIOSK_01..KIOSK_03 / kiosk-dev-pass, MONITOR_01 / monitor-
 Open the kiosk page (it asks for the camera) and the monitor dashboard in two browser windows, sign in, and press
 "Start monitoring". Signed in as SUPERVISOR_01, the dashboard's Supervisor console makes enrolment codes: open the
 code's URL as the kiosk page and that browser signs in by itself from then on. Or try the simulators:
-  dotnet run --project clients/RailCloud.Cli -- kiosk --id KIOSK_01 --password kiosk-dev-pass
+  dotnet run --project clients/RailCloud.Cli -- kiosk --id KIOSK_01 --password kiosk-dev-pass --placeholder
   dotnet run --project clients/RailCloud.Cli -- monitor --id MONITOR_01 --password monitor-dev-pass --watch KIOSK_01
 
 Press Ctrl+C to stop.

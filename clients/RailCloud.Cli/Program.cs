@@ -18,6 +18,7 @@ try
         "kiosk" => await Simulators.KioskAsync(parsed, stop.Token),
         "monitor" => await Simulators.MonitorAsync(parsed, stop.Token),
         "load" => await LoadCommand.RunAsync(parsed, stop.Token),
+        "probe" => await ProbeCommand.RunAsync(parsed, stop.Token),
         null or "help" or "--help" => Usage(0),
         var other => Usage(2, $"Unknown command '{other}'."),
     };
@@ -62,13 +63,24 @@ static int Usage(int code, string? problem = null)
           devices enrol <kioskId> | devices list | devices revoke <deviceId>  --id SUPERVISOR_01 [--password P] [--api URL]
               Enrolment codes for unattended kiosks (shown once, with the kiosk page URL), and enrolled devices.
 
-          kiosk   --id KIOSK_01 [--password P] [--api URL]
+          kiosk   --id KIOSK_01 [--password P] [--api URL] [--camera /dev/video0 | --test-pattern]
+                  [--width 640] [--height 360] [--fps 15] [--local-address 127.0.0.1] [--placeholder]
           kiosk   --enrol CODE [--name N] [--key-file PATH]     then later: kiosk --id KIOSK_01 (no password)
-              A simulated kiosk: registers, heartbeats, answers offers, trickles ICE. Enrolled with --enrol, it keeps
-              its device key in ~/.config/railcloud/devices/<kioskId>.json (or --key-file) and signs in with it.
-              Type "on <crewId> [name]" or "off <crewId>" to sign crew on or off.
+              The kiosk agent: streams live video with GStreamer (VP8) from the camera, or the test pattern when there
+              is none (or with --test-pattern); answers each monitor's offer, trickles ICE with the TURN credentials
+              from RailCloud, heartbeats, and reconnects by itself; it never exits on a network fault. Enrolled with
+              --enrol, it keeps its device key in ~/.config/railcloud/devices/<kioskId>.json (or --key-file) and signs
+              in with it. Type "on <crewId> [name]" or "off <crewId>" to sign crew on or off. --placeholder makes it
+              the signaling-only simulator (placeholder SDP, no media; what `load` simulates).
+          probe KIOSK_07 --id MONITOR_01 [--password P] [--duration 10s] [--timeout 20s] [--snapshot out.jpg]
+                [--relay-only] [--local-address 127.0.0.1]
+          probe --all --id MONITOR_01 [...]
+              A monitor peer in C#: watches the kiosk, counts decoded frames, prints time to first frame, frames/s,
+              size, path (host/srflx/relay) and packet loss, optionally saves a JPEG, stops. Exit codes: 0 video
+              flows, 3 offline or unknown, 4 busy (someone watches it), 5 no media within the timeout, 1 refused.
+              --all probes every online kiosk nobody watches, one after the other, and prints a table.
           monitor --id MONITOR_01 [--password P] [--api URL] [--watch KIOSK_01]
-              A simulated monitor: lists kiosks, watches one, exchanges offer/answer/ICE.
+              A simulated monitor (placeholder SDP, no media): lists kiosks, watches one, exchanges offer/answer/ICE.
               Type "watch <kioskId>", "stop <kioskId>" or "list".
 
           load [--kiosks 20] [--monitors 20] [--duration 1m] [--drop-rate 0] [--restart-rate 0.01] [--trickle 5]

@@ -52,10 +52,20 @@ public static class Simulators
         return await api.LoginAsync(id, args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
     }
 
+    /// <summary>
+    /// <c>railcloud kiosk</c>: the kiosk agent. It streams real video (a camera, or the test pattern) with GStreamer,
+    /// unless <c>--placeholder</c> makes it the signaling-only simulator with placeholder SDP.
+    /// </summary>
     public static async Task<int> KioskAsync(Args args, CancellationToken cancellationToken)
     {
         var api = Api(args);
         string? held = null;   // the session this kiosk answers for: kept across connections, resumed on the next one
+        RailCloudConnection? current = null;
+        using var media = args.Get("placeholder") is null ? StartMedia(args) : null;
+        if (args.Get("placeholder") is null && media is null)
+        {
+            return 1;
+        }
         return await StayConnectedAsync(
             "kiosk",
             ct => KioskSignInAsync(api, args, ct),
@@ -63,10 +73,12 @@ public static class Simulators
             () => held is null ? [] : [held],
             (kiosk, registered) =>
             {
+                current = kiosk;
                 var every = (int?)registered["heartbeatSeconds"] ?? 30;
                 Say($"{kiosk.Id} is online (connection {kiosk.ConnectionId}); heartbeat every {every} s. Type \"on <crewId> [name]\" or \"off <crewId>\".");
                 if (Ended(registered).Contains(held))
                 {
+                    media?.Ended(held);
                     held = null;
                 }
             },
@@ -93,7 +105,13 @@ public static class Simulators
                 {
                     case Events.MonitoringStarted:
                         held = (string?)message["sessionId"];
+                        media?.Started(message);
                         Say($"Being viewed by {message["monitorId"]} (session {message["sessionId"]}).");
+                        break;
+                    case Events.Offer when media is not null:
+                        held = (string?)message["sessionId"];
+                        Say($"Offer from {message["fromId"]}; answering with video.");
+                        await media.OfferAsync(() => current, message, cancellationToken);
                         break;
                     case Events.Offer:
                         var monitorId = (string)message["fromId"]!;
@@ -102,10 +120,14 @@ public static class Simulators
                         await kiosk.SendAnswerAsync(monitorId, FakeSdp(kiosk.Id), cancellationToken);
                         await TrickleAsync(kiosk, monitorId, 50000, cancellationToken);
                         break;
+                    case Events.IceCandidate when media is not null:
+                        media.Candidate(message);
+                        break;
                     case Events.IceCandidate:
                         Say($"ICE candidate from {message["fromId"]}: {message["candidate"]?["candidate"]}");
                         break;
                     case Events.MonitoringEnded:
+                        media?.Ended((string?)message["sessionId"]);
                         if ((string?)message["sessionId"] == held)
                         {
                             held = null;
@@ -118,6 +140,23 @@ public static class Simulators
                 }
             },
             cancellationToken);
+    }
+
+    /// <summary>The agent's video, or null (said why) when GStreamer cannot give it.</summary>
+    private static Media.KioskMedia? StartMedia(Args args)
+    {
+        try
+        {
+            var source = Media.KioskMedia.SourceFrom(args);
+            RailCloud.Media.GStreamer.EnsureAvailable();
+            Say($"Video: {Media.KioskMedia.Describe(source)} (GStreamer {RailCloud.Media.GStreamer.Version}).");
+            return new Media.KioskMedia(source, Media.KioskMedia.LocalAddressesFrom(args), Say);
+        }
+        catch (RailCloud.Media.MediaException ex)
+        {
+            Console.Error.WriteLine($"railcloud: {ex.Message} (or run the signaling-only simulator with --placeholder)");
+            return null;
+        }
     }
 
     public static async Task<int> MonitorAsync(Args args, CancellationToken cancellationToken)

@@ -45,11 +45,11 @@ public abstract record VideoSource(int Width, int Height, int FramesPerSecond)
 /// <summary>A local ICE candidate to send to the other peer; an empty <see cref="Candidate"/> means no more will come.</summary>
 public readonly record struct IceCandidate(int MLineIndex, string Candidate);
 
-/// <summary>What a receiving peer has seen so far.</summary>
-public sealed record ReceiverStats(long FramesDecoded, TimeSpan? FirstFrameAfter, int Width, int Height);
+/// <summary>What a receiving peer has seen so far; <see cref="FirstFrameAt"/> is a <see cref="Stopwatch"/> timestamp.</summary>
+public sealed record ReceiverStats(long FramesDecoded, TimeSpan? FirstFrameAfter, long? FirstFrameAt, int Width, int Height);
 
 /// <summary>From webrtcbin's statistics: the path the media takes and how much of it was lost.</summary>
-public sealed record TransportStats(string? LocalCandidateType, string? RemoteCandidateType, long PacketsReceived, long PacketsLost);
+public sealed record TransportStats(string? LocalCandidateType, string? RemoteCandidateType, long PacketsReceived, long? PacketsLost);
 
 /// <summary>
 /// One WebRTC video peer on GStreamer's webrtcbin: either a sender that answers an offer (a kiosk), or a receiver
@@ -126,7 +126,7 @@ public sealed partial class WebRtcPeer : IDisposable
         get
         {
             var first = Interlocked.Read(ref _firstFrameAt);
-            return new ReceiverStats(Interlocked.Read(ref _frames), first == 0 ? null : Stopwatch.GetElapsedTime(_createdAt, first), Volatile.Read(ref _width), Volatile.Read(ref _height));
+            return new ReceiverStats(Interlocked.Read(ref _frames), first == 0 ? null : Stopwatch.GetElapsedTime(_createdAt, first), first == 0 ? null : first, Volatile.Read(ref _width), Volatile.Read(ref _height));
         }
     }
 
@@ -225,11 +225,13 @@ public sealed partial class WebRtcPeer : IDisposable
         {
             Signals.Emit(_webrtc, "get-stats", IntPtr.Zero, promise);
         }, reply => GLib.TakeString(Gst.StructureToString(reply)) ?? "", cancellationToken).ConfigureAwait(false);
-        // Nested structures come escaped ("candidate-type\=\(string\)relay"): take the escapes out first.
+        // Nested structures come escaped ("candidate-type\=\(string\)relay"): take the escapes out first. In 1.22 the
+        // candidate entries' own type labels are swapped (the local one says "remote-candidate"), so the pair's ids decide.
         var plain = text.Replace("\\", "", StringComparison.Ordinal);
-        string? Type(string kind) => Regex.Match(plain, kind + @"-candidate[^;]*?candidate-type=\(string\)(\w+)") is { Success: true } m ? m.Groups[1].Value : null;
-        long Sum(string field) => Regex.Matches(plain, @"inbound-rtp[^;]*?" + field + @"=\([a-z0-9]+\)(-?\d+)").Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
-        return new TransportStats(Type("local"), Type("remote"), Sum("packets-received"), Math.Max(0, Sum("packets-lost")));
+        var pair = Regex.Match(plain, @"local-candidate-id=\(string\)([^,;""]+), remote-candidate-id=\(string\)([^,;""]+)");
+        string? TypeOf(int group) => pair.Success && Regex.Match(plain, Regex.Escape(pair.Groups[group].Value) + @"=\(structure\)""[^;]*?candidate-type=\(string\)(\w+)") is { Success: true } m ? m.Groups[1].Value : null;
+        long? Field(string field) => Regex.Match(plain, @"inbound-rtp, [^;]*?" + field + @"=\([a-z0-9]+\)(-?\d+)") is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+        return new TransportStats(TypeOf(1), TypeOf(2), Field("packets-received") ?? 0, Field("packets-lost") is >= 0 and var lost ? lost : null);
     }
 
     /// <summary>Copies the newest whole JPEG of the received video to <paramref name="path"/>; false when there is none yet (or snapshots were not asked for).</summary>

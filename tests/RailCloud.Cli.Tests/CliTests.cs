@@ -119,7 +119,7 @@ public sealed class CliTests : IAsyncLifetime
     {
         await _stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
         await _stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
-        using var kiosk = Start(["kiosk", "--id", "KIOSK_01", "--password", RailCloudStack.Password, .. Common]);
+        using var kiosk = Start(["kiosk", "--id", "KIOSK_01", "--password", RailCloudStack.Password, "--placeholder", .. Common]);
         await kiosk.WaitForOutputAsync("is online");
         using var monitor = Start(["monitor", "--id", "MONITOR_01", "--password", RailCloudStack.Password, "--watch", "KIOSK_01", .. Common]);
 
@@ -139,7 +139,7 @@ public sealed class CliTests : IAsyncLifetime
     {
         await _stack.CreateAccountAsync("KIOSK_02", Roles.Kiosk);
         await _stack.CreateAccountAsync("MONITOR_02", Roles.Monitor);
-        using var kiosk = Start(["kiosk", "--id", "KIOSK_02", "--password", RailCloudStack.Password, .. Common]);
+        using var kiosk = Start(["kiosk", "--id", "KIOSK_02", "--password", RailCloudStack.Password, "--placeholder", .. Common]);
         await kiosk.WaitForOutputAsync("is online");
         using var monitor = Start(["monitor", "--id", "MONITOR_02", "--password", RailCloudStack.Password, "--watch", "KIOSK_02", .. Common]);
         await monitor.WaitForOutputAsync("Answer from KIOSK_02");
@@ -170,12 +170,12 @@ public sealed class CliTests : IAsyncLifetime
         {
             var enrol = await Railcloud(["devices", "enrol", "KIOSK_07", .. supervisor, .. Common]);
             var code = System.Text.RegularExpressions.Regex.Match(enrol.Output, "railcloud kiosk --enrol ([0-9A-Z]+)").Groups[1].Value;
-            using (var first = Start(["kiosk", "--enrol", code, "--name", "depot-box", "--key-file", keyFile, .. Common]))
+            using (var first = Start(["kiosk", "--enrol", code, "--name", "depot-box", "--key-file", keyFile, "--placeholder", .. Common]))
             {
                 await first.WaitForOutputAsync("is online");
             }
             var mode = OperatingSystem.IsWindows() ? UnixFileMode.UserRead | UnixFileMode.UserWrite : File.GetUnixFileMode(keyFile);
-            using (var again = Start(["kiosk", "--id", "KIOSK_07", "--key-file", keyFile, .. Common]))
+            using (var again = Start(["kiosk", "--id", "KIOSK_07", "--key-file", keyFile, "--placeholder", .. Common]))
             {
                 await again.WaitForOutputAsync("is online");
                 Assert.Contains("Signing in as device dev-", again.Output);
@@ -183,7 +183,7 @@ public sealed class CliTests : IAsyncLifetime
             var listed = await Railcloud(["devices", "list", .. supervisor, .. Common]);
             var deviceId = System.Text.RegularExpressions.Regex.Match(listed.Output, "dev-[0-9a-f]{32}").Value;
             var revoked = await Railcloud(["devices", "revoke", deviceId, .. supervisor, .. Common]);
-            var afterRevoke = await Railcloud(["kiosk", "--id", "KIOSK_07", "--key-file", keyFile, .. Common]);
+            var afterRevoke = await Railcloud(["kiosk", "--id", "KIOSK_07", "--key-file", keyFile, "--placeholder", .. Common]);
 
             Assert.True(enrol.ExitCode == 0, enrol.Output);
             Assert.Contains("/kiosk?enrol=" + code, enrol.Output);
@@ -242,73 +242,8 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Contains("--id is required", missing.Output);
     }
 
-    private static string CliPath => Path.Combine(AppContext.BaseDirectory, "railcloud.dll");
+    private static Task<(int ExitCode, string Output)> Railcloud(string[] args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        RailcloudCommand.RunAsync(args, timeout, environment);
 
-    private static async Task<(int ExitCode, string Output)> Railcloud(string[] args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        using var process = new CliProcess(args, environment);
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        await process.Process.WaitForExitAsync(cts.Token);
-        process.Process.WaitForExit();
-        return (process.Process.ExitCode, process.Output);
-    }
-
-    private static CliProcess Start(string[] args) => new(args);
-
-    private sealed class CliProcess : IDisposable
-    {
-        private readonly StringBuilder _output = new();
-
-        public CliProcess(string[] args, IReadOnlyDictionary<string, string>? environment = null)
-        {
-            var start = new ProcessStartInfo("dotnet", [CliPath, .. args])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-            };
-            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            {
-                start.Environment[name] = value;
-            }
-            Process = Process.Start(start)!;
-            Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-            Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-        }
-
-        public Process Process { get; }
-
-        public string Output
-        {
-            get { lock (_output) return _output.ToString(); }
-        }
-
-        public async Task SendLineAsync(string line)
-        {
-            await Process.StandardInput.WriteLineAsync(line);
-            await Process.StandardInput.FlushAsync();
-        }
-
-        public async Task WaitForOutputAsync(string text)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!Output.Contains(text, StringComparison.Ordinal))
-            {
-                Assert.True(DateTime.UtcNow < deadline && !Process.HasExited, $"'{text}' did not appear. Output so far:\n{Output}");
-                await Task.Delay(50);
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-                Process.WaitForExit(5000);
-            }
-            Process.Dispose();
-        }
-    }
+    private static RailcloudCommand Start(string[] args) => new(args);
 }
