@@ -185,6 +185,8 @@ public sealed partial class WebRtcPeer : IDisposable
         var peer = new WebRtcPeer(pipeline, onCandidate, options, snapshots);
         try
         {
+            // The jitter buffer holds 200 ms by default; a viewer that only counts and shows frames wants them sooner.
+            Gst.UtilSetObjectArg(peer._webrtc, "latency", "50");
             var caps = Gst.CapsFromString($"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload={payloadType}");
             var (_, transceiver) = Signals.Emit(peer._webrtc, "add-transceiver", GstWebRtc.DirectionRecvOnly, caps);
             Gst.MiniObjectUnref(caps);

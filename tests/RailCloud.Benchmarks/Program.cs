@@ -8,6 +8,8 @@ switch (command)
         return await EmulatorBenchmark.RunAsync(settings);
     case "flood":
         return await FloodBenchmark.RunAsync(TimeSpan.FromSeconds(args.Length > 2 && args[1] == "--seconds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10));
+    case "native":
+        return await NativePeersBenchmark.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     case "ttff":
         return await TimeToFirstFrame.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     default:
@@ -22,6 +24,9 @@ switch (command)
                   flood from one address and a negotiate flood with one token (production allowances).
               ttff [--rounds 10]
                   Time to first frame in Chromium through the whole stack, beside an in-page baseline.
+              native [--rounds 10]
+                  Time to first frame browser → browser, C# kiosk agent → browser, browser → C# probe; the agent's CPU
+                  and memory while it streams 640×360 at 15 fps.
             """);
         return command == "help" ? 0 : 2;
 }

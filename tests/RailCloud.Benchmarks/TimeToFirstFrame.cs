@@ -32,9 +32,9 @@ public static class TimeToFirstFrame
             await context.GrantPermissionsAsync(["camera"]);
             var page = await context.NewPageAsync();
             await page.GotoAsync(path);
-            await page.GetByLabel(label).FillAsync(id);
-            await page.GetByLabel("Password").FillAsync(RailCloudStack.Password);
-            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await page.GetByLabel(label, new() { Exact = true }).FillAsync(id);
+            await page.GetByLabel("Password", new() { Exact = true }).FillAsync(RailCloudStack.Password);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
             await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync(expected, new() { Timeout = 15_000 });
             return page;
         }

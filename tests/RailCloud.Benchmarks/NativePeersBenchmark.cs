@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using RailCloud.Testing;
+
+namespace RailCloud.Benchmarks;
+
+/// <summary>
+/// Time to first frame over the three kinds of pair, through the whole local stack on loopback (median of N rounds
+/// each, after one warm-up): browser → browser, the C# kiosk agent → the dashboard in Chromium, the kiosk page in
+/// Chromium → the C# probe; then the agent's CPU and memory while it streams 640×360 at 15 fps to a probe.
+/// </summary>
+public static partial class NativePeersBenchmark
+{
+    public static async Task<int> RunAsync(int rounds)
+    {
+        await using var turn = await CoturnServer.StartAsync();
+        await using var stack = await RailCloudStack.StartAsync(turn.Settings);
+        foreach (var (id, role) in new[] { ("KIOSK_01", "kiosk"), ("KIOSK_02", "kiosk"), ("MONITOR_01", "monitor"), ("MONITOR_02", "monitor") })
+        {
+            await stack.CreateAccountAsync(id, role);
+        }
+        string[] api = ["--api", stack.BaseUri.ToString()];
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
+        });
+        async Task<IPage> SignInAsync(string path, string label, string id, string expected)
+        {
+            var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = stack.BaseUri.ToString() });
+            await context.GrantPermissionsAsync(["camera"]);
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(path);
+            await page.GetByLabel(label, new() { Exact = true }).FillAsync(id);
+            await page.GetByLabel("Password", new() { Exact = true }).FillAsync(RailCloudStack.Password);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+            await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync(expected, new() { Timeout = 15_000 });
+            return page;
+        }
+        async Task<List<double>> ClickToFirstFrameAsync(IPage monitor, string kioskId)
+        {
+            var times = new List<double>();
+            for (var round = 0; round < rounds + 1; round++)
+            {
+                await monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" }).ClickAsync();
+                await monitor.WaitForFunctionAsync($"() => window.railcloudFirstFrameAt && window.railcloudFirstFrameAt.{kioskId}", null, new() { Timeout = 30_000, PollingInterval = 20 });
+                var ms = await monitor.EvaluateAsync<double>($"() => window.railcloudFirstFrameAt.{kioskId} - window.railcloudClickedAt.{kioskId}");
+                if (round > 0) times.Add(ms);
+                await monitor.GetByRole(AriaRole.Button, new() { Name = $"Stop monitoring {kioskId}" }).ClickAsync();
+                await Assertions.Expect(monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" })).ToBeEnabledAsync(new() { Timeout = 15_000 });
+            }
+            return times;
+        }
+
+        var monitor = await SignInAsync("/monitor", "Monitor id", "MONITOR_01", "Connected");
+
+        // Browser → browser.
+        var kioskPage = await SignInAsync("/kiosk", "Kiosk id", "KIOSK_01", "Online");
+        var browsers = await ClickToFirstFrameAsync(monitor, "KIOSK_01");
+
+        // The kiosk page → the C# probe: the probe's own "first frame … after the start" (start = its start-monitoring).
+        var toProbe = new List<double>();
+        for (var round = 0; round < rounds + 1; round++)
+        {
+            var (code, output) = await RailcloudCommand.RunAsync(["probe", "KIOSK_01", "--id", "MONITOR_02", "--password", RailCloudStack.Password, "--duration", "1s", "--local-address", "127.0.0.1", .. api], TimeSpan.FromMinutes(1));
+            if (code != 0)
+            {
+                throw new InvalidOperationException("The probe got no video:\n" + output);
+            }
+            if (round > 0) toProbe.Add(FirstFrame(output));
+        }
+        await kioskPage.Context.CloseAsync();
+
+        // The C# agent → the dashboard.
+        using var agent = new RailcloudCommand(["kiosk", "--id", "KIOSK_02", "--password", RailCloudStack.Password, "--test-pattern", "--width", "640", "--height", "360", "--fps", "15", "--local-address", "127.0.0.1", .. api]);
+        await agent.WaitForOutputAsync("KIOSK_02 is online", TimeSpan.FromSeconds(30));
+        await Assertions.Expect(monitor.GetByRole(AriaRole.Button, new() { Name = "Start monitoring KIOSK_02" })).ToBeEnabledAsync(new() { Timeout = 15_000 });
+        var fromAgent = await ClickToFirstFrameAsync(monitor, "KIOSK_02");
+
+        // The agent's CPU and memory while it streams to a probe for 10 s (and idle, for comparison).
+        var pid = agent.Process.Id;
+        var idle = await SampleAsync(pid, TimeSpan.FromSeconds(5));
+        var probing = RailcloudCommand.RunAsync(["probe", "KIOSK_02", "--id", "MONITOR_02", "--password", RailCloudStack.Password, "--duration", "12s", "--local-address", "127.0.0.1", .. api], TimeSpan.FromMinutes(1));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var streaming = await SampleAsync(pid, TimeSpan.FromSeconds(10));
+        var (probeCode, probeOutput) = await probing;
+        if (probeCode != 0)
+        {
+            throw new InvalidOperationException("The probe got no video from the agent:\n" + probeOutput);
+        }
+
+        Console.WriteLine($"""
+
+            ## Native peers (loopback, 2 cores, {rounds} rounds each after a warm-up, {DateTime.UtcNow:yyyy-MM-dd})
+
+            | pair | time to first frame: median | min | max |
+            |---|---|---|---|
+            | browser kiosk → browser monitor (click on Start → first decoded frame) | {Median(browsers):F0} ms | {browsers.Min():F0} ms | {browsers.Max():F0} ms |
+            | C# kiosk agent → browser monitor (click on Start → first decoded frame) | {Median(fromAgent):F0} ms | {fromAgent.Min():F0} ms | {fromAgent.Max():F0} ms |
+            | browser kiosk → C# probe (start-monitoring sent → first decoded frame) | {Median(toProbe):F0} ms | {toProbe.Min():F0} ms | {toProbe.Max():F0} ms |
+
+            | the kiosk agent (test pattern, VP8 640×360 at 15 fps) | CPU (of one core) | resident memory |
+            |---|---|---|
+            | online, nobody watching | {idle.CpuPercent:F1} % | {idle.RssMiB:F0} MiB |
+            | streaming to one probe | {streaming.CpuPercent:F1} % | {streaming.RssMiB:F0} MiB |
+
+            {probeOutput.Split('\n').FirstOrDefault(l => l.Contains("video flows", StringComparison.Ordinal))?.Trim()}
+            """);
+        return 0;
+    }
+
+    private static double FirstFrame(string output) =>
+        double.Parse(FirstFramePattern().Match(output).Groups[1].Value, CultureInfo.InvariantCulture) * 1000;
+
+    [GeneratedRegex(@"First frame ([0-9.]+) s after the start")]
+    private static partial Regex FirstFramePattern();
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>CPU used by the process (utime + stime from /proc, as a percentage of one core) over a while, and its resident memory at the end.</summary>
+    private static async Task<(double CpuPercent, double RssMiB)> SampleAsync(int pid, TimeSpan over)
+    {
+        static long Ticks(int pid)
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);   // utime, stime
+        }
+        var before = Ticks(pid);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Delay(over);
+        var cpu = (Ticks(pid) - before) / 100.0 / watch.Elapsed.TotalSeconds * 100;   // USER_HZ is 100 on Linux
+        var rss = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        return (cpu, long.Parse(rss, CultureInfo.InvariantCulture) / 1024.0);
+    }
+}
