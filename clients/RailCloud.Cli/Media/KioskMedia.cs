@@ -122,7 +122,15 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
         }
         if (peer is not null && message["candidate"] is JsonObject candidate)
         {
-            peer.AddRemoteCandidate((int?)candidate["sdpMLineIndex"] ?? 0, (string?)candidate["candidate"] ?? "");
+            try
+            {
+                peer.AddRemoteCandidate((int?)candidate["sdpMLineIndex"] ?? 0, (string?)candidate["candidate"] ?? "");
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or MediaException)
+            {
+                // The session ended meanwhile, or GStreamer would not take it: the agent goes on either way.
+                say($"A candidate from {(string?)message["fromId"]} was not used: {ex.Message}");
+            }
         }
     }
 
