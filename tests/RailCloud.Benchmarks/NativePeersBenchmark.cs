@@ -21,26 +21,8 @@ public static partial class NativePeersBenchmark
             await stack.CreateAccountAsync(id, role);
         }
         string[] api = ["--api", stack.BaseUri.ToString()];
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
-        });
-        async Task<IPage> SignInAsync(string path, string label, string id, string expected)
-        {
-            var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = stack.BaseUri.ToString() });
-            await context.GrantPermissionsAsync(["camera"]);
-            var page = await context.NewPageAsync();
-            await page.GotoAsync(path);
-            await page.GetByLabel(label, new() { Exact = true }).FillAsync(id);
-            await page.GetByLabel("Password", new() { Exact = true }).FillAsync(RailCloudStack.Password);
-            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-            await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync(expected, new() { Timeout = 15_000 });
-            return page;
-        }
+        await using var browser = await BenchmarkBrowser.LaunchAsync(stack.BaseUri);
+        Task<IPage> SignInAsync(string path, string label, string id, string expected) => browser.SignInAsync(path, label, id, expected);
         async Task<List<double>> ClickToFirstFrameAsync(IPage monitor, string kioskId)
         {
             var times = new List<double>();
