@@ -21,14 +21,14 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
         _browser = await Browser.LaunchAsync();
     }
 
-    private async Task StartStackAsync(Dictionary<string, string?> sessions, AzuriteServer? azurite = null)
+    private async Task StartStackAsync(Dictionary<string, string?> sessions, AzuriteServer? azurite = null, LogCapture? logs = null)
     {
         var settings = new Dictionary<string, string?>(_turn.Settings);
         foreach (var (key, value) in sessions)
         {
             settings[key] = value;
         }
-        _stack = await RailCloudStack.StartAsync(settings, azurite);
+        _stack = await RailCloudStack.StartAsync(settings, azurite, logs: logs);
         await _stack!.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
         await _stack!.CreateAccountAsync("MONITOR_01", Roles.Monitor);
     }
@@ -133,6 +133,9 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
             ["Sessions:Ttl"] = "00:00:06",
             ["Sessions:HeartbeatInterval"] = "00:00:02",
             ["Sessions:SweepInterval"] = "00:00:00.500",
+            // The pages retry a failed heartbeat after 2, 4, 8, then every 10 s: after a long outage the next one may
+            // come 10 s after RailCloud is back, so the grace must be longer than that (the default, the TTL of 90 s, is).
+            ["Sessions:OutageGrace"] = "00:00:12",
         });
         var (kiosk, monitor, sessionId) = await WatchingAsync();
 
@@ -149,7 +152,7 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 30_000 });
         await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("KIOSK_01: crew C42 signed on", new() { Timeout = 15_000 });
         await Assertions.Expect(kiosk.Locator("#crew-list")).ToHaveTextAsync("C42");
-        await monitor.WaitForTimeoutAsync(8000);   // longer than the grace: the sweep has had every chance to end things
+        await monitor.WaitForTimeoutAsync(14_000);   // longer than the grace: the sweep has had every chance to end things
         var (gap, frames) = await FramesAsync(monitor);
         output.WriteLine($"API down ≈ 12 s (TTL 6 s): {frames} frames presented, longest gap between frames {gap:0} ms");
 
@@ -168,6 +171,7 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
     {
         // Storage (Azurite, its data on disk) goes away for longer than the 6 s TTL and comes back on the same data.
         var azurite = await AzuriteServer.StartAsync(onDisk: true);
+        var logs = new LogCapture(Microsoft.Extensions.Logging.LogLevel.Information);
         try
         {
             await StartStackAsync(new()
@@ -175,7 +179,11 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
                 ["Sessions:Ttl"] = "00:00:06",
                 ["Sessions:HeartbeatInterval"] = "00:00:02",
                 ["Sessions:SweepInterval"] = "00:00:00.500",
-            }, azurite);
+            // The pages retry a failed heartbeat after 2, 4, 8, then every 10 s: after a long outage the next one may
+            // come 10 s after RailCloud is back, so the grace must be longer than that (the default, the TTL of 90 s, is).
+            ["Sessions:OutageGrace"] = "00:00:12",
+                ["Logging:LogLevel:RailCloud"] = "Information",
+            }, azurite, logs);
             var (kiosk, monitor, sessionId) = await WatchingAsync();
             await kiosk.GetByLabel("Crew id").FillAsync("C1");
             await kiosk.GetByRole(AriaRole.Button, new() { Name = "Sign on", Exact = true }).ClickAsync();
@@ -192,12 +200,13 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
             await Assertions.Expect(kiosk.Locator("#status")).ToHaveTextAsync("Online", new() { Timeout = 30_000 });
             await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 30_000 });
             await Assertions.Expect(monitor.Locator("#timeline")).ToContainTextAsync("KIOSK_01: crew C2 signed on", new() { Timeout = 20_000 });
-            await monitor.WaitForTimeoutAsync(8000);   // longer than the grace: the sweep has had every chance to end things
+            await monitor.WaitForTimeoutAsync(14_000);   // longer than the grace: the sweep has had every chance to end things
             var (gap, frames) = await FramesAsync(monitor);
             output.WriteLine($"Storage down ≈ 10 s (TTL 6 s): {frames} frames presented, longest gap between frames {gap:0} ms");
             output.WriteLine("Kiosk: " + await kiosk.Locator("#timeline").InnerTextAsync());
             output.WriteLine("Monitor: " + await monitor.Locator("#timeline").InnerTextAsync());
             output.WriteLine("Monitor statuses: " + string.Join(" | ", await StatusLogAsync(monitor)));
+            output.WriteLine("API: " + string.Join("\n", logs.Errors.Where(e => e.Contains("Session", StringComparison.Ordinal) || e.Contains("sweep", StringComparison.OrdinalIgnoreCase) || e.Contains("offline", StringComparison.Ordinal))));
 
             Assert.Equal(sessionId, await SessionIdAsync(monitor));
             Assert.True(gap < 2000, $"the video stopped for {gap:0} ms");

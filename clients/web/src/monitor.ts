@@ -46,6 +46,8 @@ interface Tile {
   timer?: number;
   /** No answer from the kiosk yet: after 15 s the tile says so and offers to try again. */
   answerTimer?: number;
+  /** The kiosk did not answer in time: the tile says so (and keeps saying so) until an answer comes or it starts over. */
+  notAnswering?: boolean;
   /** The person pressed Start (not a resume or a remembered wall): refusals go to the banner, not just the tile. */
   byHand?: boolean;
   retries?: number;
@@ -347,6 +349,7 @@ function onMessage(message: ServerMessage): void {
       const tile = tiles.get(message.fromId);
       if (tile?.pc && tile.sessionId === message.sessionId) {
         window.clearTimeout(tile.answerTimer);
+        tile.notAnswering = false;
         void tile.pc.setRemoteDescription(message.answer).then(async () => {
           for (const candidate of tile.pending.splice(0)) await tile.pc?.addIceCandidate(candidate).catch(() => undefined);
         }).catch((e) => addToTimeline(timeline, `${message.fromId}: the answer could not be used (${(e as Error).message})`, "error"));
@@ -521,6 +524,7 @@ async function beginSession(message: ServerMessage): Promise<void> {
   tile.answerTimer = window.setTimeout(() => {
     if (tile.pc !== pc || pc.remoteDescription) return;
     tile.message.replaceChildren(`${message.kioskId} is not answering. `, tryAgainButton(message.kioskId));
+    tile.notAnswering = true;
     tile.element.dataset.state = "not-answering";
   }, 15_000);
 }
@@ -579,6 +583,7 @@ function createTile(kioskId: string): Tile {
 function stopMedia(tile: Tile): void {
   window.clearInterval(tile.timer);
   window.clearTimeout(tile.answerTimer);
+  tile.notAnswering = false;
   window.clearTimeout(tile.restartTimer);
   tile.pc?.close();
   tile.pc = undefined;
@@ -636,7 +641,8 @@ async function updateStats(tile: Tile): Promise<void> {
     tile.lastFramesChangedAt = now;
   }
   s.frozen = s.state === "connected" && s.framesDecoded > 0 && now - tile.lastFramesChangedAt > 3000;
-  tile.element.dataset.state = tile.noCamera ? "no-camera" : s.frozen ? "frozen" : s.state;
+  // The stats refresh every second; a state they cannot see (no camera, no answer) must not be overwritten by them.
+  tile.element.dataset.state = tile.noCamera ? "no-camera" : tile.notAnswering ? "not-answering" : s.frozen ? "frozen" : s.state;
   if (s.state === "connected" && tile.message.textContent?.endsWith("is not answering. Try again")) tile.message.textContent = "";
   if (s.frozen) tile.message.textContent = "Video has frozen: no new frames for 3 seconds.";
   else if (s.state === "connected" && tile.message.textContent?.startsWith("Video has frozen")) tile.message.textContent = "";
