@@ -47,7 +47,8 @@ public static class LoadCommand
         var after = await Load.BackendProbe.CountersAsync(api.Http, cancellationToken);
         Load.FleetReport.Print(settings, fleet.Ledger, fleet.Watch.Elapsed, before, after, Load.BackendProbe.Memory());
 
-        var failed = fleet.Ledger.Relayed().Lost + fleet.Ledger.Relayed().Duplicated + fleet.Ledger.Broadcasts().Lost + fleet.Ledger.Broadcasts().Duplicated + fleet.Ledger.DoubleSessions > 0;
+        var (relayed, broadcasts) = (fleet.Ledger.Relayed(), fleet.Ledger.Broadcasts());
+        var failed = relayed.Lost + relayed.Duplicated + broadcasts.Lost + broadcasts.Duplicated + fleet.Ledger.DoubleSessions > 0;
         if (args.Get("baselines") != "false")
         {
             var pairs = Math.Min(args.Int("baseline-pairs", 10), Math.Max(1, Math.Min(settings.Kiosks, settings.Monitors)));

@@ -160,12 +160,16 @@ public sealed class SignalingHandler(
     {
         try
         {
-            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventJson.MaxDepth });
-            while (reader.Read())
+            // A lone surrogate can only come as a \u escape: most events (candidates, heartbeats) have none and skip the scan.
+            if (utf8.IndexOf("\\u"u8) >= 0)
             {
-                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventJson.MaxDepth });
+                while (reader.Read())
                 {
-                    _ = reader.GetString();
+                    if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                    {
+                        _ = reader.GetString();
+                    }
                 }
             }
             return JsonNode.Parse(utf8, documentOptions: EventJson) as JsonObject;
@@ -478,27 +482,24 @@ public sealed class SignalingHandler(
     /// </summary>
     private async Task ExtendAsync(EventContext c, string kioskId, SessionSide side, Func<SessionEntity, bool> isMine, Func<SessionEntity, (string PeerId, string PeerConnectionId)> peer, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < 10; attempt++)
+        var (session, extended) = await sessions.UpdateAsync(kioskId, s =>
         {
-            var session = await sessions.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
-            if (session is null || !isMine(session))
+            if (!isMine(s) || !s.IsLive(c.Now))
             {
-                c.State.Forget(kioskId);
-                return;
+                return false;
             }
-            if (!session.IsLive(c.Now))
-            {
-                return;
-            }
-            session.HeardFrom(side, c.Now + options.Value.Ttl);
-            if (await sessions.TryReplaceAsync(session, cancellationToken).ConfigureAwait(false))
-            {
-                var (peerId, peerConnectionId) = peer(session);
-                c.State.Remember(kioskId, session.SessionId, peerId, peerConnectionId, CacheUntil(c.Now, session));
-                return;
-            }
+            s.HeardFrom(side, c.Now + options.Value.Ttl);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (session is null || !isMine(session))
+        {
+            c.State.Forget(kioskId);
         }
-        throw new StorageContentionException($"The session row of kiosk {kioskId} kept changing under ten attempts to extend it.");
+        else if (extended)
+        {
+            var (peerId, peerConnectionId) = peer(session);
+            c.State.Remember(kioskId, session.SessionId, peerId, peerConnectionId, CacheUntil(c.Now, session));
+        }
     }
 
     private async Task<IResult> CrewAsync(EventContext c, CancellationToken cancellationToken)

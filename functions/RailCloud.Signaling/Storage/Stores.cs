@@ -272,20 +272,21 @@ public sealed class SessionStore(Tables tables)
 
     /// <summary>
     /// Read, change, write with If-Match, again on a conflict (the other member heartbeating or resuming at the same
-    /// moment), for the live session <paramref name="sessionId"/> of <paramref name="kioskId"/>. Null when that session
-    /// is not live any more, or <paramref name="change"/> declines it (returns false).
+    /// moment). <paramref name="change"/> returns false to leave the row as it is. Returns the row as last read (null
+    /// when there is none) and whether it was written.
     /// </summary>
-    public async Task<SessionEntity?> UpdateLiveAsync(string kioskId, string? sessionId, DateTimeOffset now, Func<SessionEntity, bool> change, CancellationToken cancellationToken = default)
+    public async Task<(SessionEntity? Session, bool Written)> UpdateAsync(string kioskId, Func<SessionEntity, bool> change, CancellationToken cancellationToken = default)
     {
         for (var attempt = 0; attempt < 10; attempt++)
         {
-            if (await GetLiveAsync(kioskId, now, cancellationToken).ConfigureAwait(false) is not { } session || (sessionId is not null && session.SessionId != sessionId) || !change(session))
+            var session = await GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
+            if (session is null || !change(session))
             {
-                return null;
+                return (session, false);
             }
             if (await TryReplaceAsync(session, cancellationToken).ConfigureAwait(false))
             {
-                return session;
+                return (session, true);
             }
         }
         throw new StorageContentionException($"The session row of kiosk {kioskId} kept changing under ten attempts to update it.");
@@ -296,11 +297,12 @@ public sealed class SessionStore(Tables tables)
     /// connection and extends that member's deadline. Null when the session is not live any more, is another one, or
     /// <paramref name="isMember"/> says no.
     /// </summary>
-    public Task<SessionEntity?> RebindAsync(string kioskId, string sessionId, Func<SessionEntity, bool> isMember, string? kioskConnectionId, string? monitorConnectionId,
-        DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
-        UpdateLiveAsync(kioskId, sessionId, now, session =>
+    public async Task<SessionEntity?> RebindAsync(string kioskId, string sessionId, Func<SessionEntity, bool> isMember, string? kioskConnectionId, string? monitorConnectionId,
+        DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        var (session, written) = await UpdateAsync(kioskId, session =>
         {
-            if (!isMember(session))
+            if (!session.IsLive(now) || session.SessionId != sessionId || !isMember(session))
             {
                 return false;
             }
@@ -308,7 +310,9 @@ public sealed class SessionStore(Tables tables)
             session.MonitorConnectionId = monitorConnectionId ?? session.MonitorConnectionId;
             session.HeardFrom(kioskConnectionId is not null ? SessionSide.Kiosk : SessionSide.Monitor, expiresAt);
             return true;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        return written ? session : null;
+    }
 
     public async Task<IReadOnlyList<SessionEntity>> ListByMonitorAsync(string monitorId, CancellationToken cancellationToken = default)
     {
