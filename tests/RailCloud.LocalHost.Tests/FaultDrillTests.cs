@@ -76,33 +76,46 @@ public sealed class FaultDrillTests
     [Fact]
     public async Task TwoHostsAtOnceEndEachSessionOnceAndTellEachSurvivorOnceEvenWhenOneIsKilled()
     {
-        await using var api = await ScaledOutApi.StartAsync([null, null], Waiting.ShortSessions());
+        // A 5 s TTL, not the usual 3 s: on two busy cores a heartbeat's round trip can take a second or two.
+        var settings = Waiting.ShortSessions();
+        settings["Sessions:Ttl"] = "00:00:05";
+        await using var api = await ScaledOutApi.StartAsync([null, null], settings);
         var pairs = new List<(RailCloudConnection Kiosk, RailCloudConnection Monitor, string SessionId)>();
         var heard = new System.Collections.Concurrent.ConcurrentQueue<(string Who, JsonObject Message)>();   // everything every client received
-        for (var i = 0; i < 6; i++)
-        {
-            await api.CreateAccountAsync($"KIOSK_{i}", Roles.Kiosk);
-            await api.CreateAccountAsync($"MONITOR_{i}", Roles.Monitor);
-            var kiosk = await RailCloudConnection.ConnectAsync(api.Api, $"KIOSK_{i}", RailCloudStack.Password);
-            var (kioskId, monitorId) = ($"KIOSK_{i}", $"MONITOR_{i}");
-            kiosk.Received += m => heard.Enqueue((kioskId, m));
-            await kiosk.RegisterAsync();
-            var monitor = await RailCloudConnection.ConnectAsync(api.Api, $"MONITOR_{i}", RailCloudStack.Password);
-            monitor.Received += m => heard.Enqueue((monitorId, m));
-            await monitor.RegisterAsync();
-            pairs.Add((kiosk, monitor, (string)(await monitor.StartMonitoringAsync($"KIOSK_{i}"))["sessionId"]!));
-        }
+        var connected = new List<(RailCloudConnection Kiosk, RailCloudConnection Monitor)>();
+        Heartbeats? heartbeats = null;
         try
         {
-            // Pairs 0–2 fall silent while both hosts sweep; pairs 3–5 heartbeat through whichever host is up.
-            var heartbeats = new Heartbeats([.. pairs.Skip(3).SelectMany(p => new[] { p.Kiosk, p.Monitor })]);
+            // Accounts and sign-ins first (password hashing is slow), so no registered kiosk or session waits on them for
+            // its heartbeats.
+            for (var i = 0; i < 6; i++)
+            {
+                await api.CreateAccountAsync($"KIOSK_{i}", Roles.Kiosk);
+                await api.CreateAccountAsync($"MONITOR_{i}", Roles.Monitor);
+                var kiosk = await RailCloudConnection.ConnectAsync(api.Api, $"KIOSK_{i}", RailCloudStack.Password);
+                var (kioskId, monitorId) = ($"KIOSK_{i}", $"MONITOR_{i}");
+                kiosk.Received += m => heard.Enqueue((kioskId, m));
+                var monitor = await RailCloudConnection.ConnectAsync(api.Api, $"MONITOR_{i}", RailCloudStack.Password);
+                monitor.Received += m => heard.Enqueue((monitorId, m));
+                connected.Add((kiosk, monitor));
+            }
+            // Pairs 0–2 fall silent while both hosts sweep; pairs 3–5 heartbeat through whichever host is up, from
+            // moments after they registered.
+            for (var i = 0; i < 6; i++)
+            {
+                var (kiosk, monitor) = connected[i];
+                await kiosk.RegisterAsync();
+                await monitor.RegisterAsync();
+                pairs.Add((kiosk, monitor, (string)(await monitor.StartMonitoringAsync($"KIOSK_{i}"))["sessionId"]!));
+            }
+            heartbeats = new Heartbeats([.. pairs.Skip(3).SelectMany(p => new[] { p.Kiosk, p.Monitor })]);
             foreach (var (kiosk, monitor, sessionId) in pairs.Take(3))
             {
                 await monitor.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded && (string?)m["sessionId"] == sessionId, Wait);
                 await kiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded && (string?)m["sessionId"] == sessionId, Wait);
             }
             await api.KillAsync(0);   // mid-session for pairs 3–5
-            await Task.Delay(TimeSpan.FromSeconds(4));   // more than a TTL on host 1 alone
+            await Task.Delay(TimeSpan.FromSeconds(6));   // more than a TTL on host 1 alone
             for (var i = 3; i < 6; i++)
             {
                 await pairs[i].Monitor.SendIceCandidateAsync($"KIOSK_{i}", "candidate:1 1 udp 1 127.0.0.1 50001 typ host");
@@ -111,6 +124,7 @@ public sealed class FaultDrillTests
                 await pairs[i].Kiosk.WaitForAsync(m => (string?)m["event"] == Events.MonitoringEnded && (string?)m["reason"] == EndReasons.Stopped, Wait);
             }
             await heartbeats.StopAsync();
+            heartbeats = null;
             await Task.Delay(1000);   // anything sent twice would have arrived by now
 
             var audit = api.Services(1)!.GetRequiredService<AuditStore>();
@@ -129,7 +143,11 @@ public sealed class FaultDrillTests
         }
         finally
         {
-            foreach (var (kiosk, monitor, _) in pairs)
+            if (heartbeats is not null)
+            {
+                await heartbeats.StopAsync();
+            }
+            foreach (var (kiosk, monitor) in connected)
             {
                 await monitor.DisposeAsync();
                 await kiosk.DisposeAsync();
