@@ -52,9 +52,12 @@ public static class ProbeCommand
             Snapshot: args.Get("snapshot"),
             RelayOnly: args.Get("relay-only") is not null,
             LocalAddresses: Media.KioskMedia.LocalAddressesFrom(args));
+        // GStreamer's first-peer work (plugins, the DTLS key) happens while signing in, not after start-monitoring.
+        var warmUp = GStreamer.WarmUpAsync();
         var api = Simulators.Api(args);
         await using var connection = await RailCloudConnection.ConnectAsync(api, args.Require("id", "RAILCLOUD_ID"), args.Require("password", "RAILCLOUD_PASSWORD"), cancellationToken);
         var registered = await connection.RegisterAsync(cancellationToken: cancellationToken);
+        await warmUp.WaitAsync(cancellationToken);
         if (!all)
         {
             var result = await ProbeAsync(connection, kiosk!, settings, cancellationToken);

@@ -150,6 +150,12 @@ public static class Simulators
             var source = Media.KioskMedia.SourceFrom(args);
             RailCloud.Media.GStreamer.EnsureAvailable();
             Say($"Video: {Media.KioskMedia.Describe(source)} (GStreamer {RailCloud.Media.GStreamer.Version}).");
+            // The first session's slow first-time work (plugins, the DTLS key) is done now, while the agent signs in.
+            _ = RailCloud.Media.GStreamer.WarmUpAsync().ContinueWith(
+                t => Say(t.IsCompletedSuccessfully
+                    ? $"Video ready in {t.Result.Took.TotalMilliseconds:F0} ms (plugins loaded, DTLS certificate made)."
+                    : $"Video warm-up failed: {t.Exception?.InnerException?.Message}"),
+                TaskScheduler.Default);
             return new Media.KioskMedia(source, Media.KioskMedia.LocalAddressesFrom(args), Say);
         }
         catch (RailCloud.Media.MediaException ex)

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
 using RailCloud.Media.Native;
 
 namespace RailCloud.Media;
@@ -17,6 +19,57 @@ public static class GStreamer
     public static string Version => Initialised.Value;
 
     public static void EnsureAvailable() => _ = Initialised.Value;
+
+    private static readonly Lazy<Task<Readiness>> WarmedUp = new(() => Task.Run(WarmUp));
+
+    /// <summary>
+    /// Does, once per process and off the caller's thread, the slow first-time work of the first peer: loading every
+    /// plugin a peer uses, and making the process's DTLS certificate (GStreamer before 1.28 generates an RSA-2048 key
+    /// the first time a peer needs one, which takes 100–400 ms on a small CPU). Start it early (while signing in) and
+    /// the first session does not wait for it. Later calls return the same task.
+    /// </summary>
+    public static Task<Readiness> WarmUpAsync() => WarmedUp.Value;
+
+    /// <summary>What <see cref="WarmUpAsync"/> did: how long it took, and the SHA-256 fingerprint of the certificate every peer of this process offers (as SDP writes it: "AB:CD:…").</summary>
+    public sealed record Readiness(TimeSpan Took, string CertificateFingerprint);
+
+    private static Readiness WarmUp()
+    {
+        EnsureAvailable();
+        var watch = Stopwatch.StartNew();
+        foreach (var name in Elements)
+        {
+            Gst.ObjectUnref(Make(name));
+        }
+        // A DTLS decoder without a certificate of its own takes the process's generated one, making it the first time.
+        var dtls = Make("dtlsdec");
+        try
+        {
+            var pem = GObject.GetStringProperty(dtls, "pem") ?? throw new MediaException("GStreamer's DTLS decoder has no certificate.");
+            var block = PemEncoding.Find(pem);
+            while (pem[block.Label] is not "CERTIFICATE")
+            {
+                pem = pem[block.Location.End..];
+                block = PemEncoding.Find(pem);
+            }
+            var der = Convert.FromBase64String(pem[block.Base64Data]);
+            return new Readiness(watch.Elapsed, string.Join(':', Convert.ToHexString(SHA256.HashData(der)).Chunk(2).Select(pair => new string(pair))));
+        }
+        finally
+        {
+            Gst.ObjectUnref(dtls);
+        }
+
+        static IntPtr Make(string name)
+        {
+            var element = Gst.ElementFactoryMake(name, null);
+            if (element == IntPtr.Zero)
+            {
+                throw new MediaException($"GStreamer could not make a {name}: install the Debian packages {Packages}.");
+            }
+            return Gst.ObjectRefSink(element);
+        }
+    }
 
     private static string Initialise()
     {

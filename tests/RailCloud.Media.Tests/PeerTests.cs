@@ -107,6 +107,21 @@ public sealed class PeerTests
     }
 
     [Fact]
+    public async Task TheWarmUpMakesTheCertificateThatEveryPeerThenOffers()
+    {
+        var readiness = await GStreamer.WarmUpAsync();
+        var (receiver, sender, offer, answer) = await ConnectAsync();
+        using (receiver)
+        using (sender)
+        {
+            Assert.Same(GStreamer.WarmUpAsync(), GStreamer.WarmUpAsync());   // once per process
+            Assert.Matches("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", readiness.CertificateFingerprint);
+            Assert.Contains($"a=fingerprint:sha-256 {readiness.CertificateFingerprint}\r\n", offer);
+            Assert.Contains($"a=fingerprint:sha-256 {readiness.CertificateFingerprint}\r\n", answer);
+        }
+    }
+
+    [Fact]
     public async Task AnOfferWithoutVp8IsRefusedClearly()
     {
         const string offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:102 H264/90000\r\na=mid:0\r\na=recvonly\r\n";

@@ -128,6 +128,9 @@ internal static partial class GObject
     [LibraryImport(Lib, EntryPoint = "g_value_get_enum")]
     internal static partial int ValueGetEnum(IntPtr value);
 
+    [LibraryImport(Lib, EntryPoint = "g_value_get_string")]
+    internal static partial IntPtr ValueGetString(IntPtr value);
+
     [LibraryImport(Lib, EntryPoint = "g_value_get_boxed")]
     internal static partial IntPtr ValueGetBoxed(IntPtr value);
 
@@ -139,6 +142,28 @@ internal static partial class GObject
 
     [LibraryImport(Lib, EntryPoint = "g_object_unref")]
     internal static partial void ObjectUnref(IntPtr instance);
+
+    /// <summary>A string property's value (copied: the GValue owns its own).</summary>
+    internal static string? GetStringProperty(IntPtr instance, string name)
+    {
+        var value = Marshal.AllocHGlobal(ValueSize);
+        try
+        {
+            unsafe
+            {
+                new Span<byte>((void*)value, ValueSize).Clear();
+            }
+            ValueInit(value, TypeString);
+            ObjectGetProperty(instance, name, value);
+            var text = Marshal.PtrToStringUTF8(ValueGetString(value));
+            ValueUnset(value);
+            return text;
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(value);
+        }
+    }
 
     /// <summary>G_TYPE_FROM_INSTANCE: an instance starts with its class pointer, and a class with its GType.</summary>
     internal static nuint TypeOf(IntPtr instance) => (nuint)Marshal.ReadIntPtr(Marshal.ReadIntPtr(instance));
@@ -213,6 +238,9 @@ internal static partial class Gst
 
     [LibraryImport(Lib, EntryPoint = "gst_object_unref")]
     internal static partial void ObjectUnref(IntPtr instance);
+
+    [LibraryImport(Lib, EntryPoint = "gst_object_ref_sink")]
+    internal static partial IntPtr ObjectRefSink(IntPtr instance);
 
     [LibraryImport(Lib, EntryPoint = "gst_mini_object_unref")]
     internal static partial void MiniObjectUnref(IntPtr instance);
