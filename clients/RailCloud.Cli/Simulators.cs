@@ -149,6 +149,8 @@ public static class Simulators
         {
             var source = Media.KioskMedia.SourceFrom(args);
             RailCloud.Media.GStreamer.EnsureAvailable();
+            // The agent serves session after session for weeks: few malloc arenas, trimmed after each session.
+            RailCloud.Media.NativeHeap.LimitArenas(2);
             Say($"Video: {Media.KioskMedia.Describe(source)} (GStreamer {RailCloud.Media.GStreamer.Version}).");
             // The first session's slow first-time work (plugins, the DTLS key) is done now, while the agent signs in.
             _ = RailCloud.Media.GStreamer.WarmUpAsync().ContinueWith(

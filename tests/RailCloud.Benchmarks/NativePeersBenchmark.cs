@@ -12,7 +12,7 @@ namespace RailCloud.Benchmarks;
 /// </summary>
 public static partial class NativePeersBenchmark
 {
-    public static async Task<int> RunAsync(int rounds)
+    public static async Task<int> RunAsync(int rounds, int sessions)
     {
         await using var turn = await CoturnServer.StartAsync();
         await using var stack = await RailCloudStack.StartAsync(turn.Settings);
@@ -58,7 +58,9 @@ public static partial class NativePeersBenchmark
         await kioskPage.Context.CloseAsync();
 
         // The C# agent → the dashboard.
-        using var agent = new RailcloudCommand(["kiosk", "--id", "KIOSK_02", "--password", RailCloudStack.Password, "--test-pattern", "--width", "640", "--height", "360", "--fps", "15", "--local-address", "127.0.0.1", .. api]);
+        // Started as the systemd unit starts it (deploy/railcloud-kiosk.service), with two malloc arenas.
+        using var agent = new RailcloudCommand(["kiosk", "--id", "KIOSK_02", "--password", RailCloudStack.Password, "--test-pattern", "--width", "640", "--height", "360", "--fps", "15", "--local-address", "127.0.0.1", .. api],
+            new Dictionary<string, string> { ["MALLOC_ARENA_MAX"] = "2" });
         await agent.WaitForOutputAsync("KIOSK_02 is online", TimeSpan.FromSeconds(30));
         await Assertions.Expect(monitor.GetByRole(AriaRole.Button, new() { Name = "Start monitoring KIOSK_02" })).ToBeEnabledAsync(new() { Timeout = 15_000 });
         var fromAgent = await ClickToFirstFrameAsync(monitor, "KIOSK_02");
@@ -73,6 +75,22 @@ public static partial class NativePeersBenchmark
         if (probeCode != 0)
         {
             throw new InvalidOperationException("The probe got no video from the agent:\n" + probeOutput);
+        }
+
+        // Memory over many sessions: an agent runs for weeks, one session after another.
+        var served = rounds + 2;   // the dashboard's rounds, its warm-up and the probe above
+        var memory = new List<(int Sessions, double RssMiB)> { (served, (await SampleAsync(pid, TimeSpan.FromSeconds(1))).RssMiB) };
+        for (var more = 1; more <= sessions; more++)
+        {
+            var (code, output) = await RailcloudCommand.RunAsync(["probe", "KIOSK_02", "--id", "MONITOR_02", "--password", RailCloudStack.Password, "--duration", "1s", "--local-address", "127.0.0.1", .. api], TimeSpan.FromMinutes(1));
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"Session {served + more} got no video from the agent:\n{output}");
+            }
+            if (more % 10 == 0 || more == sessions)
+            {
+                memory.Add((served + more, (await SampleAsync(pid, TimeSpan.FromSeconds(1))).RssMiB));
+            }
         }
 
         Console.WriteLine($"""
@@ -91,6 +109,10 @@ public static partial class NativePeersBenchmark
             | streaming to one probe | {streaming.CpuPercent:F1} % | {streaming.RssMiB:F0} MiB |
 
             {probeOutput.Split('\n').FirstOrDefault(l => l.Contains("video flows", StringComparison.Ordinal))?.Trim()}
+
+            | sessions the agent has served (one probe of 1 s each after the first {served}) | resident memory |
+            |---|---|
+            {string.Join("\n", memory.Select(m => $"| {m.Sessions} | {m.RssMiB:F0} MiB |"))}
             """);
         return 0;
     }

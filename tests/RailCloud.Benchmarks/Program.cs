@@ -9,7 +9,7 @@ switch (command)
     case "flood":
         return await FloodBenchmark.RunAsync(TimeSpan.FromSeconds(args.Length > 2 && args[1] == "--seconds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10));
     case "native":
-        return await NativePeersBenchmark.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
+        return await NativePeersBenchmark.RunAsync(Option("--rounds", 10), Option("--sessions", 60));
     case "ttff":
         return await TimeToFirstFrame.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     default:
@@ -24,9 +24,15 @@ switch (command)
                   flood from one address and a negotiate flood with one token (production allowances).
               ttff [--rounds 10]
                   Time to first frame in Chromium through the whole stack, beside an in-page baseline.
-              native [--rounds 10]
+              native [--rounds 10] [--sessions 60]
                   Time to first frame browser → browser, C# kiosk agent → browser, browser → C# probe; the agent's CPU
-                  and memory while it streams 640×360 at 15 fps.
+                  and memory while it streams 640×360 at 15 fps, and its memory over that many more sessions.
             """);
         return command == "help" ? 0 : 2;
+}
+
+int Option(string name, int fallback)
+{
+    var at = Array.IndexOf(args, name);
+    return at > 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }

@@ -148,6 +148,7 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
         session.Stop.Cancel();
         session.Trickling.Wait(TimeSpan.FromSeconds(5));
         session.Peer?.Dispose();
+        NativeHeap.Trim();   // what the session's streaming threads freed goes back to the system, not kept for the next
         say("Video stopped.");
     }
 
