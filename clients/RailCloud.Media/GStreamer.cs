@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using RailCloud.Media.Native;
 
 namespace RailCloud.Media;
@@ -46,14 +47,9 @@ public static class GStreamer
         try
         {
             var pem = GObject.GetStringProperty(dtls, "pem") ?? throw new MediaException("GStreamer's DTLS decoder has no certificate.");
-            var block = PemEncoding.Find(pem);
-            while (pem[block.Label] is not "CERTIFICATE")
-            {
-                pem = pem[block.Location.End..];
-                block = PemEncoding.Find(pem);
-            }
-            var der = Convert.FromBase64String(pem[block.Base64Data]);
-            return new Readiness(watch.Elapsed, string.Join(':', Convert.ToHexString(SHA256.HashData(der)).Chunk(2).Select(pair => new string(pair))));
+            using var certificate = X509Certificate2.CreateFromPem(pem);   // the first CERTIFICATE block; the key is skipped
+            var hash = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256));
+            return new Readiness(watch.Elapsed, string.Join(':', hash.Chunk(2).Select(pair => new string(pair))));
         }
         finally
         {

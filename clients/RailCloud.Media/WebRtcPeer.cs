@@ -305,27 +305,12 @@ public sealed partial class WebRtcPeer : IDisposable
         }
         if (options.LocalAddresses.Count > 0)
         {
-            var value = Marshal.AllocHGlobal(GObject.ValueSize);
-            try
+            var agent = GObject.GetProperty(_webrtc, "ice-agent", GObject.TypeObject, GObject.ValueDupObject);
+            foreach (var address in options.LocalAddresses)
             {
-                unsafe
-                {
-                    new Span<byte>((void*)value, GObject.ValueSize).Clear();
-                }
-                GObject.ValueInit(value, GObject.TypeObject);
-                GObject.ObjectGetProperty(_webrtc, "ice-agent", value);
-                var agent = GObject.ValueDupObject(value);
-                GObject.ValueUnset(value);
-                foreach (var address in options.LocalAddresses)
-                {
-                    Signals.Emit(agent, "add-local-ip-address", address);
-                }
-                GObject.ObjectUnref(agent);
+                Signals.Emit(agent, "add-local-ip-address", address);
             }
-            finally
-            {
-                Marshal.FreeHGlobal(value);
-            }
+            GObject.ObjectUnref(agent);
         }
     }
 
@@ -505,31 +490,16 @@ public sealed partial class WebRtcPeer : IDisposable
         {
             return;
         }
-        var value = Marshal.AllocHGlobal(GObject.ValueSize);
-        try
+        var state = GObject.GetProperty(_webrtc, property, type, GObject.ValueGetEnum);
+        if (property == "ice-gathering-state" && state == 2 && Interlocked.Exchange(ref _endOfCandidatesSent, 1) == 0)
         {
-            unsafe
-            {
-                new Span<byte>((void*)value, GObject.ValueSize).Clear();
-            }
-            GObject.ValueInit(value, type);
-            GObject.ObjectGetProperty(_webrtc, property, value);
-            var state = GObject.ValueGetEnum(value);
-            GObject.ValueUnset(value);
-            if (property == "ice-gathering-state" && state == 2 && Interlocked.Exchange(ref _endOfCandidatesSent, 1) == 0)
-            {
-                // 1.22 signals no end-of-candidates of its own: send the empty candidate once gathering is complete.
-                Raise(_onCandidate, new IceCandidate(0, ""));
-            }
-            else if (property == "ice-connection-state" && state >= 0 && state < ConnectionStates.Length && ConnectionStates[state] != IceConnectionState)
-            {
-                IceConnectionState = ConnectionStates[state];
-                Raise(IceConnectionStateChanged, IceConnectionState);
-            }
+            // 1.22 signals no end-of-candidates of its own: send the empty candidate once gathering is complete.
+            Raise(_onCandidate, new IceCandidate(0, ""));
         }
-        finally
+        else if (property == "ice-connection-state" && state >= 0 && state < ConnectionStates.Length && ConnectionStates[state] != IceConnectionState)
         {
-            Marshal.FreeHGlobal(value);
+            IceConnectionState = ConnectionStates[state];
+            Raise(IceConnectionStateChanged, IceConnectionState);
         }
     }
 

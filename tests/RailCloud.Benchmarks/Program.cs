@@ -7,11 +7,11 @@ switch (command)
         var settings = EmulatorBenchmark.Settings.Parse(args.Skip(1).ToArray());
         return await EmulatorBenchmark.RunAsync(settings);
     case "flood":
-        return await FloodBenchmark.RunAsync(TimeSpan.FromSeconds(args.Length > 2 && args[1] == "--seconds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10));
+        return await FloodBenchmark.RunAsync(TimeSpan.FromSeconds(Option("--seconds", 10)));
     case "native":
         return await NativePeersBenchmark.RunAsync(Option("--rounds", 10), Option("--sessions", 60));
     case "ttff":
-        return await TimeToFirstFrame.RunAsync(args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
+        return await TimeToFirstFrame.RunAsync(Option("--rounds", 10));
     default:
         Console.WriteLine("""
             RailCloud benchmarks

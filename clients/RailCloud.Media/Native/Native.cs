@@ -143,27 +143,29 @@ internal static partial class GObject
     [LibraryImport(Lib, EntryPoint = "g_object_unref")]
     internal static partial void ObjectUnref(IntPtr instance);
 
-    /// <summary>A string property's value (copied: the GValue owns its own).</summary>
-    internal static string? GetStringProperty(IntPtr instance, string name)
+    /// <summary>
+    /// Reads property <paramref name="name"/> of GType <paramref name="type"/> into a GValue on the stack and returns
+    /// what <paramref name="read"/> takes from it before the value is unset (copy anything the GValue owns).
+    /// </summary>
+    internal static unsafe T GetProperty<T>(IntPtr instance, string name, nuint type, Func<IntPtr, T> read)
     {
-        var value = Marshal.AllocHGlobal(ValueSize);
+        var storage = stackalloc long[ValueSize / sizeof(long)];   // zeroed, 8-byte aligned, as g_value_init wants
+        var value = (IntPtr)storage;
+        ValueInit(value, type);
         try
         {
-            unsafe
-            {
-                new Span<byte>((void*)value, ValueSize).Clear();
-            }
-            ValueInit(value, TypeString);
             ObjectGetProperty(instance, name, value);
-            var text = Marshal.PtrToStringUTF8(ValueGetString(value));
-            ValueUnset(value);
-            return text;
+            return read(value);
         }
         finally
         {
-            Marshal.FreeHGlobal(value);
+            ValueUnset(value);
         }
     }
+
+    /// <summary>A string property's value, copied.</summary>
+    internal static string? GetStringProperty(IntPtr instance, string name) =>
+        GetProperty(instance, name, TypeString, value => Marshal.PtrToStringUTF8(ValueGetString(value)));
 
     /// <summary>G_TYPE_FROM_INSTANCE: an instance starts with its class pointer, and a class with its GType.</summary>
     internal static nuint TypeOf(IntPtr instance) => (nuint)Marshal.ReadIntPtr(Marshal.ReadIntPtr(instance));
