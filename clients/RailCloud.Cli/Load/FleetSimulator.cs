@@ -18,7 +18,13 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
 {
     public sealed record Settings(int Kiosks, int Monitors, TimeSpan Duration, double DropRate, double RestartRate, int Trickle, string Password)
     {
-        public static string KioskId(int i) => $"FLEET_K_{i:D3}";
+        private const string KioskPrefix = "FLEET_K_";
+
+        public static string KioskId(int i) => $"{KioskPrefix}{i:D3}";
+
+        /// <summary>One of the fleet's own kiosks: the only ones its monitors watch (another kiosk on the same backend, a
+        /// real one or one still listed online in an outage's grace, would answer nothing the ledger can count).</summary>
+        public static bool IsFleetKiosk(string? id) => id?.StartsWith(KioskPrefix, StringComparison.Ordinal) == true;
 
         public static string MonitorId(int i) => $"FLEET_M_{i:D3}";
     }
@@ -259,7 +265,7 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
         {
             switch ((string?)message["event"])
             {
-                case Events.KioskOnline:
+                case Events.KioskOnline when Settings.IsFleetKiosk((string?)message["kioskId"]):
                     online[(string)message["kioskId"]!] = 0;
                     break;
                 case Events.KioskOffline:
@@ -283,7 +289,7 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
         var registered = await connection.RegisterAsync(cancellationToken: end);
         foreach (var kiosk in registered["kiosks"]?.AsArray() ?? [])
         {
-            if ((bool?)kiosk?["online"] == true)
+            if ((bool?)kiosk?["online"] == true && Settings.IsFleetKiosk((string?)kiosk["kioskId"]))
             {
                 online[(string)kiosk!["kioskId"]!] = 0;
             }
