@@ -43,6 +43,8 @@ public static class EndReasons
     public const string MonitorDisconnected = "monitor-disconnected";
     public const string Expired = "expired";
     public const string Replaced = "replaced";
+    /// <summary>The same monitor started watching the kiosk again from another connection (another screen, or a page back after an outage that did not resume).</summary>
+    public const string TakenOver = "taken-over";
 }
 
 /// <summary>Account roles.</summary>

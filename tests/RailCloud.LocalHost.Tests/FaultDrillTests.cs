@@ -74,6 +74,55 @@ public sealed class FaultDrillTests
     }
 
     [Fact]
+    public async Task AfterStorageIsKilledAndStartedAgainOnItsDataTheMonitorCanStopAndStartAgain()
+    {
+        var azurite = await AzuriteServer.StartAsync(onDisk: true);
+        try
+        {
+            var settings = Waiting.ShortSessions();
+            settings["Sessions:Ttl"] = "00:00:06";
+            settings["Sessions:HeartbeatInterval"] = "00:00:05";
+            settings["Sessions:SweepInterval"] = "00:00:02";
+            await using var stack = await RailCloudStack.StartAsync(settings, azurite);
+            await stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
+            await stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
+            await using var kiosk = await stack.ConnectAsync("KIOSK_01");
+            await using var monitor = await stack.ConnectAsync("MONITOR_01");
+            await monitor.StartMonitoringAsync("KIOSK_01");
+            var heartbeats = new Heartbeats(kiosk, monitor);
+            await Task.Delay(TimeSpan.FromSeconds(6));   // Azurite has written the session to disk (every 5 s) and heartbeats changed it since
+
+            await azurite.KillAsync();
+            await Task.Delay(TimeSpan.FromSeconds(7));   // longer than the 6 s TTL
+            azurite = await azurite.StartAgainAsync();
+            await Waiting.UntilAsync(() => heartbeats.SucceededSinceLastFailure >= 4, Wait);
+            await heartbeats.StopAsync();
+            // Whatever version of the row storage came back with, the monitor gets out of it and in again.
+            var row = await stack.Services.GetRequiredService<SessionStore>().GetAsync("KIOSK_01");
+            string? stopped = null;
+            try
+            {
+                stopped = (string?)(await monitor.StopMonitoringAsync("KIOSK_01"))["sessionId"];
+            }
+            catch (RailCloudException ex) when (ex.Code == ErrorCodes.NoSession && row is null)
+            {
+                // Storage lost the session with the crash: there is nothing to stop.
+            }
+            var restarted = (string?)(await monitor.StartMonitoringAsync("KIOSK_01"))["sessionId"];
+            var listed = (await stack.Api.ListKiosksAsync(monitor.AccessToken)).Single(k => k.KioskId == "KIOSK_01");
+
+            Assert.Equal(row?.SessionId, stopped);
+            Assert.NotEqual(stopped, restarted);
+            Assert.Equal("MONITOR_01", listed.MonitoredBy);
+            Assert.Equal(restarted, (await stack.Services.GetRequiredService<SessionStore>().GetAsync("KIOSK_01"))?.SessionId);
+        }
+        finally
+        {
+            await azurite.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task TwoHostsAtOnceEndEachSessionOnceAndTellEachSurvivorOnceEvenWhenOneIsKilled()
     {
         // A 5 s TTL, not the usual 3 s: on two busy cores a heartbeat's round trip can take a second or two.

@@ -56,6 +56,25 @@ public sealed class AzuriteServer : IAsyncDisposable
         _handedOver = true;
     }
 
+    /// <summary>
+    /// Kills Azurite with SIGKILL, as a crash or an out-of-memory kill would: whatever it had not yet written to disk
+    /// (it saves every 5 s) is lost, so <see cref="StartAgainAsync"/> may come back with older versions of rows.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (_dataFolder is null)
+        {
+            throw new InvalidOperationException("Only an Azurite started with onDisk: true keeps its data to start again with.");
+        }
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        _handedOver = true;
+    }
+
     /// <summary>Starts a stopped Azurite again on the same port and data; the returned server is the one to dispose.</summary>
     public Task<AzuriteServer> StartAgainAsync() =>
         _handedOver ? StartAsync(_tlsFolder, _dataFolder, Port) : throw new InvalidOperationException("Stop it first.");

@@ -161,6 +161,7 @@ export const endReasons: Record<string, string> = {
   "monitor-disconnected": "the monitor disconnected",
   "expired": "nothing was heard from the other side for too long",
   "replaced": "the kiosk reconnected",
+  "taken-over": "the same monitor account started watching it on another screen or connection",
 };
 
 /** RTCConfiguration from the backend's ICE servers. */

@@ -33,6 +33,42 @@ public sealed class SessionLifecycle(KioskStore kiosks, SessionStore sessions, A
         return true;
     }
 
+    /// <summary>
+    /// Ends the session of <paramref name="kioskId"/> if <paramref name="isThisOne"/> holds for its row, whatever the
+    /// row's deadline says, reading it again when it changed under us (a heartbeat extending it at the same moment is
+    /// not a reason to fail). Returns whether it ended and the row last read (null when there is none).
+    /// </summary>
+    public async Task<(bool Ended, SessionEntity? Session)> EndIfAsync(string kioskId, Func<SessionEntity, bool> isThisOne, string reason, bool tellMonitor, bool tellKiosk, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var session = await sessions.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
+            if (session is null || !isThisOne(session))
+            {
+                return (false, session);
+            }
+            if (await EndAsync(session, reason, tellMonitor, tellKiosk, cancellationToken).ConfigureAwait(false))
+            {
+                return (true, session);
+            }
+        }
+        throw new StorageContentionException($"The session row of kiosk {kioskId} kept changing under ten attempts to end it.");
+    }
+
+    /// <summary>
+    /// A session whose row a new session replaced (<see cref="SessionStore.StartAsync"/>): it has ended without anyone
+    /// being told, so both of its members are, and the audit trail records it.
+    /// </summary>
+    public async Task EndedByTakeoverAsync(SessionEntity takenOver, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        logger.LogInformation("Session {SessionId} ({MonitorId} watching {KioskId}) ended: {Reason}, taken over by a new session", takenOver.SessionId, takenOver.MonitorId, takenOver.KioskId, reason);
+        await notify.LeaveSessionAsync(takenOver.SessionId, cancellationToken).ConfigureAwait(false);
+        var message = new MonitoringEnded(takenOver.KioskId, takenOver.SessionId, reason);
+        await notify.ToConnectionAsync(takenOver.MonitorConnectionId, message, cancellationToken).ConfigureAwait(false);
+        await notify.ToConnectionAsync(takenOver.KioskConnectionId, message, cancellationToken).ConfigureAwait(false);
+        await audit.AddAsync(new AuditEntry("session-ended", now, takenOver.KioskId, MonitorId: takenOver.MonitorId, SessionId: takenOver.SessionId, Reason: reason), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Takes a kiosk offline if <paramref name="connectionId"/> is still its connection; monitors are told.</summary>
     public async Task<bool> TakeOfflineAsync(string kioskId, string connectionId, string reason, CancellationToken cancellationToken = default)
     {

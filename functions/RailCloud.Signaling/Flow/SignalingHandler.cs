@@ -326,7 +326,7 @@ public sealed class SignalingHandler(
             MonitorExpiresAt = c.Now + options.Value.Ttl,
             WriteId = Guid.NewGuid().ToString("N"),
         };
-        var (outcome, session, takenOver) = await sessions.StartAsync(wanted, c.Now, cancellationToken).ConfigureAwait(false);
+        var (outcome, session, takenOver, takenOverReason) = await sessions.StartAsync(wanted, c.Now, cancellationToken).ConfigureAwait(false);
         if (outcome == StartOutcome.Busy)
         {
             return Refuse(c, ErrorCodes.KioskBusy, $"Kiosk {kioskId} is already being watched by {session.MonitorId}.");
@@ -335,10 +335,9 @@ public sealed class SignalingHandler(
         await notify.JoinSessionAsync(session.SessionId, [session.KioskConnectionId, session.MonitorConnectionId], cancellationToken).ConfigureAwait(false);
         if (takenOver is not null)
         {
-            await notify.LeaveSessionAsync(takenOver.SessionId, cancellationToken).ConfigureAwait(false);
-            // The old session had expired without the sweeper noticing yet; its monitor is owed the news.
-            await notify.ToConnectionAsync(takenOver.MonitorConnectionId, new MonitoringEnded(kioskId, takenOver.SessionId, EndReasons.Expired), cancellationToken).ConfigureAwait(false);
-            await audit.AddAsync(new AuditEntry("session-ended", c.Now, kioskId, MonitorId: takenOver.MonitorId, SessionId: takenOver.SessionId, Reason: EndReasons.Expired), cancellationToken).ConfigureAwait(false);
+            // The old session ended without anyone being told yet (it expired unswept, or its monitor is back on a new
+            // connection): both of its members are owed the news, the kiosk before it hears of the new session.
+            await lifecycle.EndedByTakeoverAsync(takenOver, takenOverReason!, c.Now, cancellationToken).ConfigureAwait(false);
         }
         if (outcome == StartOutcome.Started)
         {
@@ -360,23 +359,17 @@ public sealed class SignalingHandler(
         {
             return Refuse(c, ErrorCodes.InvalidPayload, "stop-monitoring needs a valid kioskId.");
         }
-        var session = await sessions.GetLiveAsync(kioskId, c.Now, cancellationToken).ConfigureAwait(false);
-        if (session is null)
-        {
-            c.State.Forget(kioskId);
-            return Refuse(c, ErrorCodes.NoSession, $"Nobody is watching kiosk {kioskId}.");
-        }
-        if (session.MonitorId != c.State.Id)
-        {
-            return Refuse(c, ErrorCodes.NotSessionMember, $"Kiosk {kioskId} is being watched by someone else.");
-        }
-        if (!await lifecycle.EndAsync(session, EndReasons.Stopped, tellMonitor: false, tellKiosk: true, cancellationToken).ConfigureAwait(false))
-        {
-            c.State.Forget(kioskId);
-            return Refuse(c, ErrorCodes.NoSession, $"The session with kiosk {kioskId} has already ended.");
-        }
+        // Whatever the row's deadline says: a session whose row names this monitor can always be stopped by it (after
+        // a storage crash the row may be an older version, past its deadline, that no sweep has ended yet).
+        var (ended, session) = await lifecycle.EndIfAsync(kioskId, s => s.MonitorId == c.State.Id, EndReasons.Stopped, tellMonitor: false, tellKiosk: true, cancellationToken).ConfigureAwait(false);
         c.State.Forget(kioskId);
-        return Reply(new MonitoringStopped(kioskId, session.SessionId), c.State);
+        if (ended)
+        {
+            return Reply(new MonitoringStopped(kioskId, session!.SessionId), c.State);
+        }
+        return session is null || !session.IsLive(c.Now)
+            ? Refuse(c, ErrorCodes.NoSession, $"Nobody is watching kiosk {kioskId}.")
+            : Refuse(c, ErrorCodes.NotSessionMember, $"Kiosk {kioskId} is being watched by someone else.");
     }
 
     private async Task<IResult> RelayAsync(EventContext c, CancellationToken cancellationToken)

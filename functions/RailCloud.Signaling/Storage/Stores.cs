@@ -198,8 +198,13 @@ public sealed class SessionStore(Tables tables)
         return session is not null && session.IsLive(now) ? session : null;
     }
 
-    /// <returns>The outcome, the session now in force, and an expired session that was taken over (its parties are owed a notice).</returns>
-    public async Task<(StartOutcome Outcome, SessionEntity Session, SessionEntity? TakenOver)> StartAsync(
+    /// <returns>
+    /// The outcome, the session now in force, and a session that was taken over (its parties are owed a notice, with
+    /// <paramref name="TakenOverReason"/>): one past its deadline that no sweep had ended yet (<c>expired</c>), or one
+    /// of the same monitor on another connection (<c>taken-over</c>: a monitor back on a new connection that did not
+    /// resume is never told "busy" by its own session).
+    /// </returns>
+    public async Task<(StartOutcome Outcome, SessionEntity Session, SessionEntity? TakenOver, string? TakenOverReason)> StartAsync(
         SessionEntity wanted, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         for (var attempt = 0; attempt < 10; attempt++)
@@ -207,7 +212,7 @@ public sealed class SessionStore(Tables tables)
             try
             {
                 await tables.Sessions.AddEntityAsync(wanted, cancellationToken).ConfigureAwait(false);
-                return (StartOutcome.Started, await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false) ?? wanted, null);
+                return (StartOutcome.Started, await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false) ?? wanted, null, null);
             }
             catch (RequestFailedException ex) when (ex.Status == 409)
             {
@@ -221,17 +226,29 @@ public sealed class SessionStore(Tables tables)
             }
             if (existing.WriteId == wanted.WriteId)
             {
-                return (StartOutcome.Started, existing, null); // our own insert, retried by the SDK after it succeeded
+                return (StartOutcome.Started, existing, null, null); // our own insert, retried by the SDK after it succeeded
             }
-            if (existing.IsLive(now))
+            string reason;
+            if (!existing.IsLive(now))
             {
-                var mine = existing.MonitorId == wanted.MonitorId && existing.MonitorConnectionId == wanted.MonitorConnectionId;
-                return (mine ? StartOutcome.AlreadyYours : StartOutcome.Busy, existing, null);
+                reason = EndReasons.Expired;
+            }
+            else if (existing.MonitorId != wanted.MonitorId)
+            {
+                return (StartOutcome.Busy, existing, null, null);
+            }
+            else if (existing.MonitorConnectionId == wanted.MonitorConnectionId)
+            {
+                return (StartOutcome.AlreadyYours, existing, null, null);
+            }
+            else
+            {
+                reason = EndReasons.TakenOver;
             }
             try
             {
                 await tables.Sessions.UpdateEntityAsync(wanted, existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                return (StartOutcome.Started, await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false) ?? wanted, existing);
+                return (StartOutcome.Started, await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false) ?? wanted, existing, reason);
             }
             catch (RequestFailedException ex) when (ex.Status is 412 or 404)
             {
