@@ -331,8 +331,11 @@ public static class Simulators
                 }
                 catch (Exception ex) when (ex is HttpRequestException or RailCloudException or System.Net.WebSockets.WebSocketException or TimeoutException or System.Text.Json.JsonException)
                 {
-                    Say($"Cannot reach RailCloud as a {role} ({ex.Message}); trying again in {wait.TotalSeconds:0} s.");
-                    await Task.Delay(wait, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    // As the server asks when it throttles; otherwise backoff. Either way with jitter, so a depot's kiosks that
+                    // lost power together do not retry in lockstep.
+                    var delay = (ex is RailCloudException { RetryAfter: { } asked } && asked > wait ? asked : wait) * (1 + Random.Shared.NextDouble() / 2);
+                    Say($"Cannot reach RailCloud as a {role} ({ex.Message}); trying again in {delay.TotalSeconds:0} s.");
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(15).Ticks));
                 }
             }

@@ -156,6 +156,7 @@ public sealed class RailCloudApi(HttpClient http)
         {
             message = text.Length > 300 ? text[..300] : text;
         }
-        throw new RailCloudException(code, message, httpStatus: (int)response.StatusCode);
+        var retryAfter = response.Headers.RetryAfter is { } after ? after.Delta ?? (after.Date - DateTimeOffset.UtcNow) : null;
+        throw new RailCloudException(code, message, httpStatus: (int)response.StatusCode, retryAfter: retryAfter);
     }
 }

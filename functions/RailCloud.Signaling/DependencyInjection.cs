@@ -87,6 +87,7 @@ public static class DependencyInjection
         services.AddSingleton<SessionLifecycle>();
         services.AddSingleton<SignalingHandler>();
         services.AddSingleton<SignInLimiter>();
+        services.AddSingleton<DeviceSignInLimiter>();
         services.AddSingleton<NegotiateLimiter>();
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<DeviceService>();

@@ -266,16 +266,83 @@ public sealed class DeviceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DeviceSignInIsRateLimitedLikeLogins()
+    public async Task DeviceSignInHasAnAllowanceOfItsOwnPerAddressWithRetryAfter()
     {
-        await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?> { ["Auth:LoginsPerMinutePerAddress"] = "3" });
+        await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:LoginsPerMinutePerAddress"] = "3",
+            ["Devices:SignInsPerMinutePerAddress"] = "4",
+        });
+        await stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
 
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 4; i++)
         {
             await stack.Api.DeviceNonceAsync();
         }
-        var limited = await RefusalCodeAsync(() => stack.Api.DeviceTokenAsync("a.b.c"));
+        using var http = new HttpClient { BaseAddress = stack.BaseUri };
+        using var limited = await http.PostAsync("api/devices/token", new StringContent("""{"assertion":"a.b.c"}""", Encoding.UTF8, "application/json"));
+        var login = await stack.Api.LoginAsync("MONITOR_01", RailCloudStack.Password);   // the password allowance is untouched
 
-        Assert.Equal(ErrorCodes.RateLimited, limited);
+        Assert.Equal(429, (int)limited.StatusCode);
+        Assert.Contains("\"rate-limited\"", await limited.Content.ReadAsStringAsync());
+        Assert.Equal(TimeSpan.FromSeconds(60), limited.Headers.RetryAfter?.Delta);
+        Assert.Equal("MONITOR_01", login.Id);
+    }
+
+    [Fact]
+    public async Task ADepotOfSixtyEnrolledKiosksBehindOneAddressComesBackAtOnceWithTheProductionLimits()
+    {
+        // The production allowances (the stack raises the password one for its other tests); every request below comes
+        // from 127.0.0.1, as a depot's kiosks come from its one NAT address.
+        await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?> { ["Auth:LoginsPerMinutePerAddress"] = "30" });
+        const int Depot = 60;
+        var devices = stack.Services.GetRequiredService<DeviceService>();
+        var enrolled = new (string KioskId, string DeviceId, DeviceKey Key)[Depot];
+        await Parallel.ForEachAsync(Enumerable.Range(0, Depot), async (i, ct) =>
+        {
+            var kioskId = $"DEPOT_{i:D2}";
+            await stack.CreateAccountAsync(kioskId, Roles.Kiosk);
+            var code = (await devices.CreateEnrolmentAsync(kioskId, "SUPERVISOR_01", stack.BaseUri, ct)).Value!.Code;
+            var key = DeviceKey.Create();
+            var device = (await devices.RegisterAsync(new DeviceRegistrationRequest(code, key.PublicJwk, null), null, ct)).Value!;
+            enrolled[i] = (kioskId, device.DeviceId, key);
+        });
+        await stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
+
+        // Power is back: every kiosk signs in with its key at once (nonce, then token), connects and registers.
+        var refusals = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var connections = await Task.WhenAll(enrolled.Select(async d =>
+        {
+            try
+            {
+                var connection = await RailCloudConnection.ConnectAsync(stack.Api, await stack.Api.SignInDeviceAsync(d.Key, d.DeviceId));
+                await connection.RegisterAsync();
+                return connection;
+            }
+            catch (RailCloudException ex)
+            {
+                refusals.Add($"{d.KioskId}: {ex.Code}");
+                return null;
+            }
+        }));
+        try
+        {
+            var monitor = await stack.Api.LoginAsync("MONITOR_01", RailCloudStack.Password);   // a control-room screen at the same address
+            var online = (await stack.Api.ListKiosksAsync(monitor.AccessToken)).Count(k => k.KioskId.StartsWith("DEPOT_", StringComparison.Ordinal) && k.Online);
+
+            Assert.Empty(refusals);
+            Assert.Equal(Depot, online);
+        }
+        finally
+        {
+            foreach (var connection in connections.OfType<RailCloudConnection>())
+            {
+                await connection.DisposeAsync();
+            }
+            foreach (var (_, _, key) in enrolled)
+            {
+                key.Dispose();
+            }
+        }
     }
 }

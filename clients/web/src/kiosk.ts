@@ -113,7 +113,8 @@ async function signInAsDevice(device: NonNullable<Awaited<ReturnType<typeof stor
         await deviceRemoved(explain(e.code, e.message));
         return;
       }
-      const wait = Math.min(30, 2 ** Math.min(attempt, 5));
+      // Backoff with jitter: a depot's kiosks that lost power together do not all retry in the same second.
+      const wait = Math.round(Math.min(30, 2 ** Math.min(attempt, 5)) * (1 + Math.random() / 2));
       setStatus(status, "Offline – retrying sign-in…", "offline");
       addToTimeline(timeline, `Sign-in failed (${e instanceof ApiError ? explain(e.code, e.message) : (e as Error).message}); retrying in ${wait} s`, "error");
       await new Promise((resolve) => window.setTimeout(resolve, wait * 1000));

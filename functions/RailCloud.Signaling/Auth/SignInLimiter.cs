@@ -6,12 +6,22 @@ using Microsoft.Extensions.Options;
 namespace RailCloud.Signaling.Auth;
 
 /// <summary>
-/// How many sign-in attempts one client address may make a minute: password logins, device enrolments, nonces and
-/// device sign-ins share it, so guessing through any of them is as slow as through /api/login.
+/// How many guessable sign-in attempts one client address may make a minute: password logins and device enrolments
+/// (a code) share it, so guessing through either is as slow as through /api/login.
 /// </summary>
-public sealed class SignInLimiter(IOptions<AuthOptions> options) : IDisposable
+public sealed class SignInLimiter(IOptions<AuthOptions> options) : AddressLimiter(options.Value.LoginsPerMinutePerAddress);
+
+/// <summary>
+/// How many device sign-in requests (nonce, token) one client address may make a minute: an allowance of its own, since
+/// an assertion signed by a device key cannot be guessed, and a depot's kiosks share one address behind NAT. It still
+/// bounds what an anonymous caller can cost (each nonce is a storage write).
+/// </summary>
+public sealed class DeviceSignInLimiter(IOptions<Devices.DeviceOptions> options) : AddressLimiter(options.Value.SignInsPerMinutePerAddress);
+
+/// <summary>A number of requests one client address may make a minute.</summary>
+public abstract class AddressLimiter(int permitsPerMinute) : IDisposable
 {
-    private readonly PerMinuteLimiter _limiter = new(options.Value.LoginsPerMinutePerAddress);
+    private readonly PerMinuteLimiter _limiter = new(permitsPerMinute);
 
     /// <summary>
     /// Takes one attempt for the request's address; false when the address has used up its minute.
@@ -24,7 +34,11 @@ public sealed class SignInLimiter(IOptions<AuthOptions> options) : IDisposable
         return _limiter.TryAcquire(address, out log);
     }
 
-    public void Dispose() => _limiter.Dispose();
+    public void Dispose()
+    {
+        _limiter.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
 
 /// <summary>

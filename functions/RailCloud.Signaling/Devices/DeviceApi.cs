@@ -10,9 +10,10 @@ namespace RailCloud.Signaling.Devices;
 
 /// <summary>
 /// The device routes: enrolment codes (supervisors), registration, nonces and sign-in (devices), listing and
-/// revocation (supervisors). The anonymous ones are rate-limited per address like /api/login.
+/// revocation (supervisors). The anonymous ones are rate-limited per address: registration (a code) like /api/login,
+/// nonces and sign-in by an allowance of their own (<see cref="DeviceOptions.SignInsPerMinutePerAddress"/>).
 /// </summary>
-public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authenticator, SignInLimiter limiter, Tables tables, SignalingMetrics metrics, IConfiguration configuration, ILogger<DeviceApi> logger)
+public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authenticator, SignInLimiter limiter, DeviceSignInLimiter signInLimiter, Tables tables, SignalingMetrics metrics, IConfiguration configuration, ILogger<DeviceApi> logger)
 {
     public const string TokenPath = "/api/devices/token";
 
@@ -31,7 +32,7 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     public async Task<IResult> RegisterAsync(HttpRequest request)
     {
         metrics.Invoked("devices-register");
-        if (Throttled(request) is { } throttled)
+        if (Throttled(request, limiter) is { } throttled)
         {
             return throttled;
         }
@@ -51,7 +52,7 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     public async Task<IResult> NonceAsync(HttpRequest request)
     {
         metrics.Invoked("devices-nonce");
-        if (Throttled(request) is { } throttled)
+        if (Throttled(request, signInLimiter) is { } throttled)
         {
             return throttled;
         }
@@ -62,7 +63,7 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     public async Task<IResult> TokenAsync(HttpRequest request)
     {
         metrics.Invoked("devices-token");
-        if (Throttled(request) is { } throttled)
+        if (Throttled(request, signInLimiter) is { } throttled)
         {
             return throttled;
         }
@@ -110,9 +111,9 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
     /// <summary>The API's origin (and path base) as this request reached it.</summary>
     private static string OriginOf(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";
 
-    private IResult? Throttled(HttpRequest request)
+    private IResult? Throttled(HttpRequest request, AddressLimiter allowance)
     {
-        if (limiter.TryAcquire(request, out var address, out var log))
+        if (allowance.TryAcquire(request, out var address, out var log))
         {
             return null;
         }
@@ -120,7 +121,7 @@ public sealed class DeviceApi(DeviceService devices, RequestAuthenticator authen
         {
             logger.LogWarning("Device request throttled for address {Address} (further refusals this minute are not logged)", address);
         }
-        return SignalingApi.Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
+        return SignalingApi.TooMany(request, "Too many attempts", "Wait a minute before trying again.");
     }
 
     private static IResult Answer<T>(DeviceResult<T> result, bool created = false) =>

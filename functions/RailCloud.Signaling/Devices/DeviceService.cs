@@ -34,6 +34,14 @@ public sealed class DeviceOptions
 
     /// <summary>The token route's public URL, when a proxy in front of the API makes it differ from what the API sees.</summary>
     public Uri? Audience { get; set; }
+
+    /// <summary>
+    /// Device sign-in requests (nonces and tokens) one client address may make a minute. Kept apart from the password
+    /// allowance (<c>Auth:LoginsPerMinutePerAddress</c>): a device proves possession of a key that cannot be guessed,
+    /// and a depot of kiosks behind one NAT address signs in all at once after a power cut (two requests each).
+    /// </summary>
+    [Range(2, 100_000)]
+    public int SignInsPerMinutePerAddress { get; set; } = 600;
 }
 
 /// <summary>The answer of a device operation: a value, or a refusal with its HTTP status and stable code.</summary>

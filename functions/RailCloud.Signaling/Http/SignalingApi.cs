@@ -32,8 +32,7 @@ public sealed class SignalingApi(
             {
                 logger.LogWarning("Login throttled for address {Address} (further refusals this minute are not logged)", address);
             }
-            request.HttpContext.Response.Headers.RetryAfter = "60";
-            return Problem(StatusCodes.Status429TooManyRequests, "Too many login attempts", "Wait a minute before trying again.", ErrorCodes.RateLimited);
+            return TooMany(request, "Too many login attempts", "Wait a minute before trying again.");
         }
         var (body, unreadable) = await ReadJsonAsync<LoginRequest>(request).ConfigureAwait(false);
         if (unreadable is not null)
@@ -76,8 +75,7 @@ public sealed class SignalingApi(
             {
                 logger.LogWarning("Negotiate throttled for one token (further refusals this minute are not logged)");
             }
-            request.HttpContext.Response.Headers.RetryAfter = "60";
-            return Problem(StatusCodes.Status429TooManyRequests, "Too many negotiates", "This sign-in asked for too many connections this minute; wait a minute.", ErrorCodes.RateLimited);
+            return TooMany(request, "Too many negotiates", "This sign-in asked for too many connections this minute; wait a minute.");
         }
         var caller = await AuthenticateAsync(request).ConfigureAwait(false);
         if (caller is null)
@@ -247,6 +245,13 @@ public sealed class SignalingApi(
 
     private static IResult Forbidden() =>
         Problem(StatusCodes.Status403Forbidden, "Not allowed", "This needs a monitor or supervisor account.", ErrorCodes.Forbidden);
+
+    /// <summary>429 <c>rate-limited</c> from a per-minute allowance, with Retry-After: the allowance is whole again within a minute.</summary>
+    public static IResult TooMany(HttpRequest request, string title, string detail)
+    {
+        request.HttpContext.Response.Headers.RetryAfter = "60";
+        return Problem(StatusCodes.Status429TooManyRequests, title, detail, ErrorCodes.RateLimited);
+    }
 
     public static IResult Problem(int status, string title, string detail, string code) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
