@@ -96,11 +96,11 @@ public static class AccountsCommand
         catch (Azure.RequestFailedException ex) when (keyless && ex.Status == 403)
         {
             var code = string.IsNullOrEmpty(ex.ErrorCode) ? "" : $" ({ex.ErrorCode})";
-            throw new UsageException($"{endpoint} refused your identity{code}; it needs the Storage Table Data Contributor role on the storage account.");
+            throw new CliFailure(ExitCodes.Refused, $"{endpoint} refused your identity{code}; it needs the Storage Table Data Contributor role on the storage account.");
         }
         catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or HttpRequestException)
         {
-            throw new UsageException($"cannot reach Table Storage ({ex.Message.Split('\n')[0]}); is ./run.sh running, or is --storage right?");
+            throw CliFailure.Unreachable("Table Storage", ex, "is ./run.sh running, or is --storage (RAILCLOUD_STORAGE) right?");
         }
         var accounts = new AccountStore(tables);
         var kiosks = new KioskStore(tables);

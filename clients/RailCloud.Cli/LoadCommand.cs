@@ -28,9 +28,11 @@ public static class LoadCommand
             DropRate: args.Double("drop-rate", 0),
             RestartRate: args.Double("restart-rate", 0.01),
             Trickle: args.Int("trickle", 5),
-            Password: Password);
+            Password: Password,
+            OnlineTimeout: args.Duration("online-timeout", TimeSpan.FromMinutes(1)));
         var api = Simulators.Api(args);
         Console.WriteLine($"Fleet against {api.Http.BaseAddress}: {settings.Kiosks} kiosks, {settings.Monitors} monitors for {settings.Duration}; each client's socket drops with probability {settings.DropRate} a minute, each kiosk restarts with probability {settings.RestartRate} a minute.");
+        await Simulators.EnsureApiAsync(api, cancellationToken);
         var (accounts, _) = await AccountsCommand.OpenAsync(args, cancellationToken);
         var created = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, Math.Max(settings.Kiosks, settings.Monitors)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
@@ -61,14 +63,32 @@ public static class LoadCommand
             });
             var webPubSub = args.Get("webpubsub", "RAILCLOUD_WEBPUBSUB") ?? LocalEmulator;
             Console.WriteLine($"Baselines: {pairs} pairs, {rate} messages a second each way, {phase.TotalSeconds:0} s per path.");
-            Load.FleetReport.PrintBaselines(await Load.Baselines.RunAsync(api, webPubSub, pairs, rate, phase, Password, cancellationToken), pairs, rate, phase);
+            try
+            {
+                Load.FleetReport.PrintBaselines(await Load.Baselines.RunAsync(api, webPubSub, pairs, rate, phase, Password, cancellationToken), pairs, rate, phase);
+            }
+            catch (Exception ex) when (CliFailure.IsNetwork(ex))
+            {
+                // The fleet's own verdict above stands; the baselines just could not be measured.
+                var failure = CliFailure.Unreachable($"Web PubSub at {EndpointOf(webPubSub)} for the baselines", ex,
+                    "start ./run.sh (its emulator), pass --webpubsub <connection string>, or --baselines false");
+                if (!failed)
+                {
+                    throw failure;
+                }
+                Console.Error.WriteLine("railcloud: " + failure.Message);
+            }
         }
         if (failed)
         {
-            Console.Error.WriteLine("railcloud load: messages were lost or duplicated, or a kiosk had two sessions at once (see above).");
+            throw new CliFailure(ExitCodes.Refused, "load: messages were lost or duplicated, or a kiosk had two sessions at once (see above).");
         }
-        return failed ? 1 : 0;
+        return ExitCodes.Success;
     }
+
+    /// <summary>The endpoint of a Web PubSub connection string, never its key.</summary>
+    private static string EndpointOf(string connectionString) =>
+        connectionString.Split(';').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("Endpoint=", StringComparison.OrdinalIgnoreCase))?["Endpoint=".Length..] ?? "the --webpubsub endpoint";
 
     /// <summary>The local emulator run.sh starts, with the public key of Microsoft's emulator (loopback only).</summary>
     private const string LocalEmulator = "Endpoint=http://127.0.0.1:8080;AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;";
@@ -81,6 +101,7 @@ public static class LoadCommand
         var perSecond = args.Int("rate", 15);
         var api = Simulators.Api(args);
         Console.WriteLine($"Load test against {api.Http.BaseAddress}: {pairs} pairs, {candidates} candidates each way per pair.");
+        await Simulators.EnsureApiAsync(api, cancellationToken);
 
         var (accounts, _) = await AccountsCommand.OpenAsync(args, cancellationToken);
         await Parallel.ForEachAsync(Enumerable.Range(0, pairs), cancellationToken, async (i, ct) =>

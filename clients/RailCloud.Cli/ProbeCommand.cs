@@ -18,12 +18,11 @@ public static class ProbeCommand
     /// <summary>Exit codes, one per plain reason.</summary>
     public static class Exit
     {
-        public const int VideoFlows = 0;
-        public const int Refused = 1;
-        public const int Usage = 2;
-        public const int Offline = 3;
-        public const int Busy = 4;
-        public const int NoMedia = 5;
+        public const int VideoFlows = ExitCodes.Success;
+        public const int Refused = ExitCodes.Refused;
+        public const int Offline = ExitCodes.Offline;
+        public const int Busy = ExitCodes.Busy;
+        public const int NoMedia = ExitCodes.NoMedia;
     }
 
     public sealed record Result(string KioskId, int Code, string Outcome, TimeSpan? FirstFrame = null, double FramesPerSecond = 0, long Frames = 0, int Width = 0, int Height = 0,
@@ -88,7 +87,7 @@ public static class ProbeCommand
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            Console.WriteLine($"| {r.KioskId} | {r.Outcome} | {(r.FirstFrame is { } f ? $"{f.TotalSeconds:F2} s" : "–")} | {(r.Code == 0 ? r.FramesPerSecond.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(r.Width > 0 ? $"{r.Width}×{r.Height}" : "–")} | {r.Path ?? "–"} | {(r.Code == 0 ? Lost(r) : "–")} |");
+            Console.WriteLine($"| {r.KioskId} | {r.Outcome} | {(r.FirstFrame is { } f ? $"{f.TotalSeconds:F2} s" : "–")} | {(r.Code == 0 ? r.FramesPerSecond.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(r.Code == 0 ? Size(r) : "–")} | {r.Path ?? "–"} | {(r.Code == 0 ? Lost(r) : "–")} |");
         }
         var failed = results.Count(r => r.Code != Exit.VideoFlows);
         Console.WriteLine(failed == 0 ? $"All {results.Count} kiosk(s) sent video." : $"{failed} of {results.Count} kiosk(s) did not send video.");
@@ -99,9 +98,12 @@ public static class ProbeCommand
 
     public static string Describe(Result r) => r.Code switch
     {
-        Exit.VideoFlows => $"{r.KioskId}: video flows. First frame {r.FirstFrame!.Value.TotalSeconds:F2} s after the start; {r.FramesPerSecond:F1} frames/s ({r.Frames} frames); {r.Width}×{r.Height} VP8; path {r.Path}; packets lost {Lost(r)}.",
+        Exit.VideoFlows => $"{r.KioskId}: video flows. First frame {r.FirstFrame!.Value.TotalSeconds:F2} s after the start; {r.FramesPerSecond:F1} frames/s ({r.Frames} frames); {Size(r)} VP8; path {r.Path}; packets lost {Lost(r)}.",
         _ => $"{r.KioskId}: {r.Outcome}",
     };
+
+    /// <summary>The frames' size; a probe that decoded frames whose size GStreamer never reported says so rather than "0×0".</summary>
+    private static string Size(Result r) => r.Width > 0 && r.Height > 0 ? $"{r.Width}×{r.Height}" : "size not reported";
 
     private static string Lost(Result r) => r.PacketsLost is { } lost ? $"{lost} of {r.PacketsReceived + lost}" : $"not reported ({r.PacketsReceived} received)";
 
@@ -174,7 +176,8 @@ public static class ProbeCommand
             var from = first.FramesDecoded;
             var window = Stopwatch.StartNew();
             await Task.Delay(settings.Duration, cancellationToken);
-            var frames = peer.Received.FramesDecoded - from;
+            var last = peer.Received;   // the size as the decoded frames carried it, whenever they first did
+            var frames = last.FramesDecoded - from;
             var fps = frames / window.Elapsed.TotalSeconds;
             var stats = await peer.GetStatsAsync(cancellationToken);
             if (settings.Snapshot is { } path)
@@ -188,7 +191,7 @@ public static class ProbeCommand
             // The path as the browser's overlay names it: relay when either side relays, else the probe's own candidate type.
             var pathText = stats.LocalCandidateType is null ? "unknown" : stats.LocalCandidateType == "relay" || stats.RemoteCandidateType == "relay" ? "relay" : stats.LocalCandidateType;
             return frames > 0
-                ? new Result(kioskId, Exit.VideoFlows, "video flows", firstFrame, fps, frames, first.Width, first.Height, pathText, stats.PacketsReceived, stats.PacketsLost)
+                ? new Result(kioskId, Exit.VideoFlows, "video flows", firstFrame, fps, frames, last.Width, last.Height, pathText, stats.PacketsReceived, stats.PacketsLost)
                 : new Result(kioskId, Exit.NoMedia, $"no media: the first frame came, then none for {settings.Duration.TotalSeconds:0} s (ICE {peer.IceConnectionState}).", firstFrame);
         }
         catch (MediaException ex)

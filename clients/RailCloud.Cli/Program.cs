@@ -1,5 +1,6 @@
 using RailCloud.Cli;
 using RailCloud.Client;
+using RailCloud.Media;
 
 var parsed = new Args(args);
 using var stop = new CancellationTokenSource();
@@ -9,6 +10,8 @@ Console.CancelKeyPress += (_, e) =>
     stop.Cancel();
 };
 
+// Every command ends with one line of what went wrong and what to do, and an exit code from ExitCodes: never a stack
+// trace, a signal or a wait without end.
 try
 {
     return parsed.At(0) switch
@@ -19,27 +22,49 @@ try
         "monitor" => await Simulators.MonitorAsync(parsed, stop.Token),
         "load" => await LoadCommand.RunAsync(parsed, stop.Token),
         "probe" => await ProbeCommand.RunAsync(parsed, stop.Token),
-        null or "help" or "--help" => Usage(0),
-        var other => Usage(2, $"Unknown command '{other}'."),
+        null or "help" or "--help" => Usage(ExitCodes.Success),
+        var other => Usage(ExitCodes.Usage, $"Unknown command '{other}'."),
     };
 }
 catch (UsageException ex)
 {
-    return Usage(2, ex.Message);
+    return Usage(ExitCodes.Usage, ex.Message);
+}
+catch (CliFailure ex)
+{
+    return Fail(ex.ExitCode, ex.Message, ex);
 }
 catch (RailCloudException ex)
 {
-    Console.Error.WriteLine($"railcloud: refused: {ex.Code}: {ex.ServerMessage}");
-    return 1;
-}
-catch (HttpRequestException ex)
-{
-    Console.Error.WriteLine($"railcloud: cannot reach the API: {ex.Message} (is ./run.sh running? see --api)");
-    return 1;
+    return Fail(ExitCodes.Refused, CliFailure.Describe(ex), ex);
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
 {
-    return 0;
+    return ExitCodes.Success;
+}
+catch (Exception ex) when (CliFailure.IsNetwork(ex))
+{
+    return Fail(ExitCodes.Unreachable, $"cannot reach RailCloud at {Simulators.ApiUrl(parsed)} ({CliFailure.FirstLine(ex)}); is ./run.sh running? (--api, or RAILCLOUD_API)", ex);
+}
+catch (Exception ex)
+{
+    return Fail(ExitCodes.Bug, $"failed unexpectedly ({ex.GetType().Name}: {CliFailure.FirstLine(ex)}); this is a bug in railcloud: run again with RAILCLOUD_DEBUG=1 for the details and report them", ex);
+}
+finally
+{
+    // GStreamer may still be loading plugins or making its DTLS key on another thread (the probe starts that while it
+    // signs in): leaving the process under it crashes in native code (exit 139).
+    await GStreamer.SettleAsync(TimeSpan.FromSeconds(15));
+}
+
+static int Fail(int code, string message, Exception ex)
+{
+    Console.Error.WriteLine("railcloud: " + message);
+    if (Environment.GetEnvironmentVariable("RAILCLOUD_DEBUG") is "1" or "true")
+    {
+        Console.Error.WriteLine(ex);
+    }
+    return code;
 }
 
 static int Usage(int code, string? problem = null)
@@ -85,20 +110,24 @@ static int Usage(int code, string? problem = null)
 
           load [--kiosks 20] [--monitors 20] [--duration 1m] [--drop-rate 0] [--restart-rate 0.01] [--trickle 5]
                [--baselines true|false] [--baseline-pairs 10] [--baseline-duration 20s] [--rate 15]
-               [--webpubsub <connection string>] [--api URL] [--storage ...]
+               [--webpubsub <connection string>] [--api URL] [--storage ...] [--online-timeout 1m]
               A fleet simulator: kiosks heartbeat, sign crews on and off, answer offers and trickle candidates;
               monitors watch an idle kiosk for 10-40 s, stop, and pick another; each client's socket drops with
               probability --drop-rate a minute and each kiosk restarts with --restart-rate a minute. Every relayed
               message and crew broadcast is counted: prints sessions/s, time to monitoring-started, relay latency
               p50/p99/max, lost and duplicated messages, double sessions, storage transactions and invocations per
               session (the local API's meters) and each process's memory; exits 1 if anything was lost, duplicated
-              or doubled. Then the baselines: the same relay over a plain in-process WebSocket relay, the Web PubSub
+              or doubled; gives up (saying why) when no more client gets online for --online-timeout. Then the baselines: the same relay over a plain in-process WebSocket relay, the Web PubSub
               emulator's group send (--webpubsub, default the local emulator) and RailCloud's path, with ratios.
               Placeholder SDP: signaling load only (media for hundreds of sessions would not fit two cores).
           load --pairs 20 [--candidates 20] [--rate 15]
               The quick relay test: N pairs set up sessions at once and relay candidates both ways at --rate.
 
           --api defaults to RAILCLOUD_API, else http://127.0.0.1:7071. Passwords default to RAILCLOUD_PASSWORD.
+
+          Exit codes: 0 done (probe: video flows); 1 refused (a sign-in or a request; load: a message lost or
+          duplicated, or a double session); 2 usage; 3 probe: offline or unknown; 4 probe: busy; 5 probe: no media;
+          6 the API, Table Storage or Web PubSub could not be reached or did not answer in time; 70 a bug.
         """);
     return code;
 }

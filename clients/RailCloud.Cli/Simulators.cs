@@ -10,8 +10,40 @@ namespace RailCloud.Cli;
 /// </summary>
 public static class Simulators
 {
+    /// <summary>The API's base URL: --api, else RAILCLOUD_API, else the local host run.sh starts.</summary>
+    public static string ApiUrl(Args args) => (args.Get("api", "RAILCLOUD_API") ?? "http://127.0.0.1:7071").TrimEnd('/') + "/";
+
+    /// <summary>A client of the API. A request that gets no answer for 30 s fails (HttpClient's own default is 100 s).</summary>
     public static RailCloudApi Api(Args args) =>
-        new(new HttpClient { BaseAddress = new Uri((args.Get("api", "RAILCLOUD_API") ?? "http://127.0.0.1:7071").TrimEnd('/') + "/") });
+        new(new HttpClient { BaseAddress = new Uri(ApiUrl(args)), Timeout = TimeSpan.FromSeconds(30) });
+
+    /// <summary>
+    /// Fails fast, with the way out, when the API is not there or not healthy: the commands that would otherwise retry
+    /// (the fleet's clients) or wait (sign-ins) call this first.
+    /// </summary>
+    public static async Task EnsureApiAsync(RailCloudApi api, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        HttpResponseMessage response;
+        try
+        {
+            response = await api.Http.GetAsync("api/health", timeout.Token);
+        }
+        catch (Exception ex) when (CliFailure.IsNetwork(ex) || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw CliFailure.Unreachable($"the API at {api.Http.BaseAddress}", ex is OperationCanceledException ? new TimeoutException("no answer within 10 s") : ex,
+                "is ./run.sh running? (--api, or RAILCLOUD_API)");
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                throw new CliFailure(ExitCodes.Unreachable, $"the API at {api.Http.BaseAddress} answers but is not healthy ({(int)response.StatusCode}: {(body.Length > 200 ? body[..200] : body)}); its storage or Web PubSub is out of reach: see its log");
+            }
+        }
+    }
 
     public static string FakeSdp(string id) =>
         $"v=0\r\no=- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1\r\ns=railcloud-simulator-{id}\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";

@@ -31,6 +31,18 @@ public static class GStreamer
     /// </summary>
     public static Task<Readiness> WarmUpAsync() => WarmedUp.Value;
 
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) for the warm-up if one was started, whatever came of it: a process must not
+    /// exit while GStreamer is loading plugins or making its key on another thread, or it crashes in native code.
+    /// </summary>
+    public static async Task SettleAsync(TimeSpan limit)
+    {
+        if (WarmedUp.IsValueCreated)
+        {
+            await ((Task)WarmedUp.Value).WaitAsync(limit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
     /// <summary>What <see cref="WarmUpAsync"/> did: how long it took, and the SHA-256 fingerprint of the certificate every peer of this process offers (as SDP writes it: "AB:CD:…").</summary>
     public sealed record Readiness(TimeSpan Took, string CertificateFingerprint);
 

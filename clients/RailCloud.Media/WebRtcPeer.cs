@@ -546,6 +546,29 @@ public sealed partial class WebRtcPeer : IDisposable
         }
     }
 
+    /// <summary>The decoded frames' size from the pad's caps, once they carry it.</summary>
+    private void ReadSize(IntPtr pad)
+    {
+        var caps = Gst.PadGetCurrentCaps(pad);
+        if (caps == IntPtr.Zero)
+        {
+            return;
+        }
+        try
+        {
+            var structure = Gst.CapsGetStructure(caps, 0);
+            if (Gst.StructureGetInt(structure, "width", out var width) != 0 && Gst.StructureGetInt(structure, "height", out var height) != 0 && width > 0 && height > 0)
+            {
+                Volatile.Write(ref _height, height);
+                Volatile.Write(ref _width, width);   // written last: a reader that sees the width sees the height too
+            }
+        }
+        finally
+        {
+            Gst.MiniObjectUnref(caps);
+        }
+    }
+
     [UnmanagedCallersOnly]
     private static void OnFrame(IntPtr sink, IntPtr buffer, IntPtr pad, IntPtr data)
     {
@@ -558,17 +581,12 @@ public sealed partial class WebRtcPeer : IDisposable
             if (Interlocked.Increment(ref peer._frames) == 1)
             {
                 Interlocked.Exchange(ref peer._firstFrameAt, Stopwatch.GetTimestamp());
-                var caps = Gst.PadGetCurrentCaps(pad);
-                if (caps != IntPtr.Zero)
-                {
-                    var structure = Gst.CapsGetStructure(caps, 0);
-                    if (Gst.StructureGetInt(structure, "width", out var width) != 0 && Gst.StructureGetInt(structure, "height", out var height) != 0)
-                    {
-                        Volatile.Write(ref peer._width, width);
-                        Volatile.Write(ref peer._height, height);
-                    }
-                    Gst.MiniObjectUnref(caps);
-                }
+            }
+            // The size comes from the decoded frames, on whichever one first carries it: the first buffer can reach the
+            // sink before the pad's caps are set (a probe once reported video flowing at 0×0).
+            if (Volatile.Read(ref peer._width) == 0)
+            {
+                peer.ReadSize(pad);
             }
         }
         catch (Exception ex)

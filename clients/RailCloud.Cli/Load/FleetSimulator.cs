@@ -16,7 +16,8 @@ namespace RailCloud.Cli.Load;
 /// </summary>
 public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Settings settings)
 {
-    public sealed record Settings(int Kiosks, int Monitors, TimeSpan Duration, double DropRate, double RestartRate, int Trickle, string Password)
+    /// <param name="OnlineTimeout">How long the fleet may go without one more client getting online before the run gives up, saying why.</param>
+    public sealed record Settings(int Kiosks, int Monitors, TimeSpan Duration, double DropRate, double RestartRate, int Trickle, string Password, TimeSpan OnlineTimeout)
     {
         private const string KioskPrefix = "FLEET_K_";
 
@@ -46,12 +47,20 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
         var kiosks = Enumerable.Range(0, settings.Kiosks).Select(i => Task.Run(() => KioskAsync(i, signIns, linked.Token), CancellationToken.None)).ToList();
         var monitors = Enumerable.Range(0, settings.Monitors).Select(i => Task.Run(() => MonitorAsync(i, signIns, linked.Token), CancellationToken.None)).ToList();
         var online = Stopwatch.StartNew();
+        var (seen, progressAt) = (0, TimeSpan.Zero);
         while (Volatile.Read(ref _connected) < clients && !cancellationToken.IsCancellationRequested)
         {
             await Task.Delay(200, CancellationToken.None);
-            if (online.Elapsed > TimeSpan.FromMinutes(5))
+            if (Volatile.Read(ref _connected) > seen)
             {
-                throw new TimeoutException($"Only {_connected} of {clients} clients got online in 5 minutes.");
+                (seen, progressAt) = (Volatile.Read(ref _connected), online.Elapsed);
+            }
+            // Give up, saying why, when nobody new got online for a minute (or the whole fleet took five).
+            if (online.Elapsed - progressAt > settings.OnlineTimeout || online.Elapsed > TimeSpan.FromMinutes(5))
+            {
+                await end.CancelAsync();
+                await Task.WhenAll(kiosks.Concat(monitors)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw NotOnline(Volatile.Read(ref _connected), clients, online.Elapsed);
             }
         }
         Say($"{clients} clients online in {online.Elapsed.TotalSeconds:F1} s; running for {settings.Duration}.");
@@ -65,6 +74,23 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
         await Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None);   // the last broadcasts and relays
         await end.CancelAsync();
         await Task.WhenAll(kiosks);
+    }
+
+    /// <summary>Why sign-ins failed while the fleet came online: a refusal's code, or "unreachable", with how often.</summary>
+    private readonly ConcurrentDictionary<string, int> _signInFailures = new();
+
+    private CliFailure NotOnline(int connected, int clients, TimeSpan elapsed)
+    {
+        var failures = _signInFailures.OrderByDescending(f => f.Value).ToList();
+        var summary = failures.Count == 0 ? "no sign-in failed; see the API's log"
+            : "sign-ins failed " + string.Join(", ", failures.Select(f => $"{f.Value:N0} times {f.Key}"));
+        var head = $"only {connected} of {clients} clients got online in {elapsed.TotalSeconds:0} s ({summary})";
+        if (failures.Count > 0 && failures[0].Key == ErrorCodes.RateLimited)
+        {
+            return new CliFailure(ExitCodes.Refused, head + ". The API allows a number of password sign-ins a minute from one address "
+                + "(Auth:LoginsPerMinutePerAddress: 30 in production; run.sh sets 1000): for a load test from one machine, raise it on the API, or run fewer clients.");
+        }
+        return new CliFailure(ExitCodes.Unreachable, head + ". Is the API healthy? (./run.sh, --api)");
     }
 
     /// <summary>How long the fleet ran once online.</summary>
@@ -86,12 +112,6 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
             try
             {
                 connection = await SignInAsync(id, signIns, end);
-            }
-            catch (Exception ex) when (ex is RailCloudException or HttpRequestException or TimeoutException or System.Net.WebSockets.WebSocketException)
-            {
-                Say($"{id} could not connect ({ex.Message}); trying again.");
-                await Task.Delay(1000, CancellationToken.None);
-                continue;
             }
             catch (OperationCanceledException)
             {
@@ -425,16 +445,36 @@ public sealed partial class FleetSimulator(RailCloudApi api, FleetSimulator.Sett
     // ---- Plumbing ----
 
     /// <summary>Logs in and connects, a few clients at a time (each login checks a password hash).</summary>
+    /// <summary>
+    /// Signs in and connects, trying again until it works or the run ends: after a refusal as long as the server asks
+    /// (Retry-After), else a second; with jitter, so refused clients do not come back in lockstep. Each failure is
+    /// counted by its reason, for the verdict when the fleet does not get online.
+    /// </summary>
     private async Task<RailCloudConnection> SignInAsync(string id, SemaphoreSlim signIns, CancellationToken end)
     {
-        await signIns.WaitAsync(end);
-        try
+        while (true)
         {
-            return await RailCloudConnection.ConnectAsync(api, id, settings.Password, end);
-        }
-        finally
-        {
-            signIns.Release();
+            TimeSpan wait;
+            await signIns.WaitAsync(end);
+            try
+            {
+                return await RailCloudConnection.ConnectAsync(api, id, settings.Password, end);
+            }
+            catch (RailCloudException ex)
+            {
+                _signInFailures.AddOrUpdate(ex.Code, 1, (_, n) => n + 1);
+                wait = ex.RetryAfter ?? TimeSpan.FromSeconds(1);
+            }
+            catch (Exception ex) when (CliFailure.IsNetwork(ex))
+            {
+                _signInFailures.AddOrUpdate("unreachable", 1, (_, n) => n + 1);
+                wait = TimeSpan.FromSeconds(1);
+            }
+            finally
+            {
+                signIns.Release();
+            }
+            await Task.Delay(wait * (1 + Random.Shared.NextDouble() / 2), end);
         }
     }
 
