@@ -34,6 +34,9 @@ param turnAdminSshPublicKey string
 @description('Client id of the RailCloud API app registration in Entra ID (app roles Kiosk, Monitor, Supervisor; identifier URI api://<client id>). See README, Deploy.')
 param apiClientId string
 
+@description('Set once a certificate browsers trust is installed on the TURN VM (README, "TURN over TLS"): only then are clients offered turns: on 443.')
+param turnTlsTrusted bool = false
+
 @description('VM size for coturn.')
 param turnVmSize string = 'Standard_B1s'
 
@@ -169,6 +172,7 @@ module turnConfig 'app/turnconfig.bicep' = {
     keyVaultName: keyVault.outputs.name
     identityClientId: turnIdentity.outputs.clientId
     hostName: turn.outputs.hostName
+    publicIp: turn.outputs.publicIp
     coturnTemplate: loadTextContent('coturn/turnserver.conf.template')
     coturnCloud: loadTextContent('coturn/cloud.conf')
     configRevision: uniqueString(turnSecret)
@@ -196,6 +200,7 @@ module api 'app/function.bicep' = {
     tokenSigningKeySecretUri: keyVault.outputs.tokenSigningKeyUri
     turnSecretUri: keyVault.outputs.turnSecretUri
     turnHostName: turn.outputs.hostName
+    turnTlsTrusted: turnTlsTrusted
     webOrigin: web.outputs.url
     apiClientId: apiClientId
   }

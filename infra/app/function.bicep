@@ -16,10 +16,14 @@ param webPubSubClientId string
 param tokenSigningKeySecretUri string
 param turnSecretUri string
 param turnHostName string
+@description('Whether the TURN VM holds a certificate browsers trust (README, "TURN over TLS"). Only then are clients offered turns: on 443: they refuse a self-signed one, and each peer would waste a TURN attempt on it.')
+param turnTlsTrusted bool
 @description('Origin of the web pages (the static site), the only one allowed to call the API from a browser.')
 param webOrigin string
 @description('Client id of the API app registration: Entra tokens for it are accepted, and Web PubSub presents one on every event.')
 param apiClientId string
+
+var turnUrls = 'turn:${turnHostName}:3478?transport=udp,turn:${turnHostName}:3478?transport=tcp'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -68,8 +72,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureAd__ClientId', value: apiClientId }
         { name: 'Auth__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${tokenSigningKeySecretUri})' }
         { name: 'Turn__Secret', value: '@Microsoft.KeyVault(SecretUri=${turnSecretUri})' }
-        { name: 'Turn__Urls', value: 'turn:${turnHostName}:3478?transport=udp,turn:${turnHostName}:3478?transport=tcp,turns:${turnHostName}:443?transport=tcp' }
+        { name: 'Turn__Urls', value: turnTlsTrusted ? '${turnUrls},turns:${turnHostName}:443?transport=tcp' : turnUrls }
         { name: 'Stun__Urls', value: 'stun:${turnHostName}:3478' }
+        // The .NET 10 isolated worker crashes with SIGSEGV (exit 139) under ordinary load when Flex specialises it from a
+        // placeholder (azure-functions-dotnet-worker#3335, open); starting it without one is the reported workaround,
+        // at the cost of a slower cold start (README, "The Functions app in Azure").
+        { name: 'WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED', value: '0' }
         // Enrolment URLs point at the kiosk page on the static site.
         { name: 'Devices__KioskPageUrl', value: '${webOrigin}/kiosk' }
       ]

@@ -107,7 +107,9 @@ resource vm 'Microsoft.Compute/virtualMachines@2024-07-01' = {
         ssh: {
           publicKeys: [ { path: '/home/${adminUsername}/.ssh/authorized_keys', keyData: adminSshPublicKey } ]
         }
-        patchSettings: { patchMode: 'AutomaticByPlatform', assessmentMode: 'AutomaticByPlatform' }
+        // Azure's automatic guest patching (AutomaticByPlatform) supports no Debian image and refuses the VM with
+        // InvalidParameter; the image's own way is Debian's unattended upgrades, which infra/coturn/setup.sh turns on.
+        patchSettings: { patchMode: 'ImageDefault' }
       }
     }
     storageProfile: {

@@ -7,12 +7,14 @@ param keyVaultName string
 param identityClientId string
 @description('The VM\'s DNS name: coturn\'s realm and its certificate\'s name.')
 param hostName string
+@description('The VM\'s static public IPv4 address, for coturn\'s external-ip (the metadata service may answer it empty).')
+param publicIp string
 param coturnTemplate string
 param coturnCloud string
 @description('A hash of the TURN secret (never the secret), so a new secret runs the command again.')
 param configRevision string
 
-var setupScript = replace(replace(replace(loadTextContent('../coturn/setup.sh'), '__VAULT__', keyVaultName), '__CLIENT_ID__', identityClientId), '__REALM__', hostName)
+var setupScript = replace(replace(replace(replace(loadTextContent('../coturn/setup.sh'), '__VAULT__', keyVaultName), '__CLIENT_ID__', identityClientId), '__REALM__', hostName), '__PUBLIC_IP__', publicIp)
 var script = replace(replace(replace(loadTextContent('../coturn/runcommand.sh'),
   '__TEMPLATE__', base64('${coturnTemplate}\n${coturnCloud}')),
   '__SETUP__', base64(setupScript)),

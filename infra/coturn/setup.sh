@@ -10,6 +10,9 @@ set -euo pipefail
 vault="${RAILCLOUD_VAULT:-__VAULT__}"
 client_id="${RAILCLOUD_CLIENT_ID:-__CLIENT_ID__}"
 realm="${RAILCLOUD_REALM:-__REALM__}"
+# The VM's public address as the template knows it (turn.bicep's static IP). The metadata service can answer an empty
+# public address for a Standard SKU IP, and coturn with an empty external-ip hands out 0.0.0.0 relay addresses.
+public_ip="${RAILCLOUD_PUBLIC_IP-__PUBLIC_IP__}"
 imds="${RAILCLOUD_IMDS_URL:-http://169.254.169.254/metadata}"
 vault_url="${RAILCLOUD_VAULT_URL:-https://$vault.vault.azure.net}"
 etc="${RAILCLOUD_ETC:-/etc}"
@@ -41,6 +44,13 @@ fetch() { # description url [curl args...]
   return 1
 }
 
+is_ipv4() { # a dotted quad, each part 0–255, and nothing else
+  local part parts
+  [[ "$1" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || return 1
+  IFS=. read -r -a parts <<< "$1"
+  for part in "${parts[@]}"; do [ "$((10#$part))" -le 255 ] || return 1; done
+}
+
 json_field() { # field: prints the JSON string field from stdin (jq, which the VM gets; python3 where jq is missing)
   if command -v jq >/dev/null; then jq -er ".$1"; else python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; fi
 }
@@ -48,13 +58,16 @@ json_field() { # field: prints the JSON string field from stdin (jq, which the V
 if [ "$manage_service" = 1 ]; then
   # Debian's coturn starts on install with its default configuration, which relays for anybody. Keep the unit
   # masked until the hardened configuration below is in place.
-  if ! dpkg -s coturn >/dev/null 2>&1; then
-    systemctl mask coturn.service
+  missing=()
+  for pkg in coturn curl jq openssl unattended-upgrades; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    case " ${missing[*]} " in *" coturn "*) systemctl mask coturn.service ;; esac
     export DEBIAN_FRONTEND=noninteractive
     apt-get -o DPkg::Lock::Timeout=600 update -q
-    apt-get -o DPkg::Lock::Timeout=600 install -y -q coturn curl jq openssl
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
   fi
 fi
+
 
 token=$(fetch "a Key Vault token from the VM identity" \
   "$imds/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net&client_id=$client_id" \
@@ -62,7 +75,21 @@ token=$(fetch "a Key Vault token from the VM identity" \
 secret=$(fetch "the turn-secret from Key Vault" "$vault_url/secrets/turn-secret?api-version=7.4" \
   -H "Authorization: Bearer $token" | json_field value)
 private_ip=$(fetch "the private address" "$imds/instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress?api-version=2021-02-01&format=text" -H Metadata:true)
-public_ip=$(fetch "the public address" "$imds/instance/network/interface/0/ipv4/ipAddress/0/publicIpAddress?api-version=2021-02-01&format=text" -H Metadata:true)
+if [ -z "$public_ip" ]; then
+  # No address from the template (a VM set up by hand): ask the metadata service, which may answer empty.
+  public_ip=$(fetch "the public address" "$imds/instance/network/interface/0/ipv4/ipAddress/0/publicIpAddress?api-version=2021-02-01&format=text" -H Metadata:true)
+fi
+
+# Stop loudly rather than configure a relay that hands out addresses nobody can reach.
+described() { if [ -z "$1" ]; then echo "empty"; else echo "not an IPv4 address: '$1'"; fi; }
+if ! is_ipv4 "$public_ip"; then
+  log "the VM's public address is $(described "$public_ip"); coturn needs it for external-ip (the address in its relay candidates). Nothing was changed. Check the VM's public IP resource (pip-turn-…) and provision again."
+  exit 1
+fi
+if ! is_ipv4 "$private_ip"; then
+  log "the VM's private address from the metadata service is $(described "$private_ip"); nothing was changed."
+  exit 1
+fi
 
 case "$secret" in
   "" | *$'\n'* | *$'\r'* | [[:space:]]* | *[[:space:]]) log "turn-secret is empty or has line breaks or surrounding spaces, which coturn's configuration cannot hold"; exit 1 ;;
@@ -104,4 +131,18 @@ if [ "$manage_service" = 1 ]; then
     log "coturn restarted"
   fi
   systemctl is-active --quiet coturn.service || { log "coturn is not running; see journalctl -u coturn"; exit 1; }
+fi
+
+# Security updates: Debian's own unattended upgrades, every day, rebooting at 04:00 (UTC on Azure's images) when an
+# update needs it. Azure's automatic guest patching supports no Debian image, so the VM's patch mode is ImageDefault
+# (infra/app/turn.bicep) and this is how it stays patched.
+install -d "$etc/apt/apt.conf.d"
+cat > "$etc/apt/apt.conf.d/52railcloud-upgrades" <<'APT'
+APT::Periodic::Update-Package-Lists "1";
+APT::Periodic::Unattended-Upgrade "1";
+Unattended-Upgrade::Automatic-Reboot "true";
+Unattended-Upgrade::Automatic-Reboot-Time "04:00";
+APT
+if [ "$manage_service" = 1 ]; then
+  systemctl enable --now apt-daily.timer apt-daily-upgrade.timer
 fi

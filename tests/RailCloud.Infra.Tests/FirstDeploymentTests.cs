@@ -51,6 +51,69 @@ public sealed class FirstDeploymentTests
     }
 
     [Fact]
+    public async Task TheTurnVmAsksForNoGuestPatchingThatDebianImagesDoNotSupport()
+    {
+        var vm = Assert.Single(await Bicep.OfTypeAsync("Microsoft.Compute/virtualMachines"));
+        var patch = vm["properties"]!["osProfile"]!["linuxConfiguration"]!["patchSettings"]!;
+
+        // Azure's automatic VM guest patching lists no Debian image; ImageDefault leaves it to Debian's unattended
+        // upgrades, which the run command turns on (TurnVmRehearsalTests).
+        Assert.Equal("ImageDefault", (string?)patch["patchMode"]);
+        Assert.Null(patch["assessmentMode"]);
+        Assert.StartsWith("Debian", (string?)vm["properties"]!["storageProfile"]!["imageReference"]!["publisher"], StringComparison.Ordinal);
+        Assert.DoesNotContain("AutomaticByPlatform", (await Bicep.TemplateAsync()).ToJsonString());
+    }
+
+    [Fact]
+    public async Task CoturnGetsThePublicAddressFromTheTemplateNotOnlyFromTheMetadataService()
+    {
+        var config = await ModuleAsync("turn-config");
+        var turn = await ModuleAsync("turn");
+        var script = (string)config["properties"]!["template"]!["variables"]!["setupScript"]!;
+
+        Assert.Equal("[reference(extensionResourceId(format('/subscriptions/{0}/resourceGroups/{1}', subscription().subscriptionId, format('{0}{1}', variables('abbrs').resourcesResourceGroups, parameters('environmentName'))), 'Microsoft.Resources/deployments', 'turn'), '2025-04-01').outputs.publicIp.value]",
+            (string?)config["properties"]!["parameters"]!["publicIp"]!["value"]);
+        Assert.Contains("'__PUBLIC_IP__', parameters('publicIp')", script);
+        Assert.Equal("[reference(resourceId('Microsoft.Network/publicIPAddresses', format('pip-turn-{0}', parameters('resourceToken'))), '2024-01-01').ipAddress]",
+            (string?)turn["properties"]!["template"]!["outputs"]!["publicIp"]!["value"]);
+        Assert.Equal("Static", (string?)(await Bicep.OfTypeAsync("Microsoft.Network/publicIPAddresses")).Single()["properties"]!["publicIPAllocationMethod"]);
+    }
+
+    private static async Task<Dictionary<string, string>> AppSettingsAsync()
+    {
+        var app = Assert.Single(await Bicep.OfTypeAsync("Microsoft.Web/sites"));
+        return app["properties"]!["siteConfig"]!["appSettings"]!.AsArray().ToDictionary(s => (string)s!["name"]!, s => (string)s!["value"]!);
+    }
+
+    [Fact]
+    public async Task ClientsAreOfferedTurnOverTlsOnlyOnceTheVmHoldsATrustedCertificate()
+    {
+        var api = await ModuleAsync("api");
+        var variables = api["properties"]!["template"]!["variables"]!.AsObject();
+        var urls = (await AppSettingsAsync())["Turn__Urls"];
+        var parameters = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "main.parameters.json")))!["parameters"]!;
+        var choice = Regex.Match(urls, @"^\[if\(parameters\('turnTlsTrusted'\), (?<trusted>format\(.*\)), variables\('turnUrls'\)\)\]$");
+
+        // Until then only turn: over UDP and TCP on 3478; a self-signed turns: costs every peer an attempt browsers refuse.
+        Assert.True(choice.Success, urls);
+        Assert.Contains("turns:{1}:443?transport=tcp", choice.Groups["trusted"].Value);
+        var untrusted = (string)variables["turnUrls"]!;
+        Assert.Contains("transport=udp", untrusted);
+        Assert.Contains("transport=tcp", untrusted);
+        Assert.DoesNotContain("turns:", untrusted);
+        Assert.False((bool)Parameter("turnTlsTrusted")["defaultValue"]!);
+        Assert.Equal("[parameters('turnTlsTrusted')]", (string?)api["properties"]!["parameters"]!["turnTlsTrusted"]!["value"]);
+        Assert.Equal("${RAILCLOUD_TURN_TLS_TRUSTED=false}", (string?)parameters["turnTlsTrusted"]!["value"]);
+    }
+
+    [Fact]
+    public async Task TheIsolatedWorkerStartsWithoutAPlaceholderOnFlexWhereDotNet10CrashesInOne()
+    {
+        // azure-functions-dotnet-worker#3335: exit 139 under ordinary load on Flex with placeholders; the reported workaround.
+        Assert.Equal("0", (await AppSettingsAsync())["WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED"]);
+    }
+
+    [Fact]
     public async Task TheStaticSiteGoesToARegionThatHasStaticWebApps()
     {
         string[] regions = ["westus2", "centralus", "eastus2", "westeurope", "eastasia"];

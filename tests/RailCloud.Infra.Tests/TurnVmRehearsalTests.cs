@@ -26,6 +26,8 @@ public sealed class TurnVm : IAsyncLifetime
     private string _folder = "";
 
     public int SecretReads { get; private set; }
+    /// <summary>How many secret reads the fixture's own run of setup.sh took (later tests run it again).</summary>
+    public int FirstRunSecretReads { get; private set; }
     public List<string> TokenRequests { get; } = [];
     public int SetupExitCode { get; private set; }
     public string SetupLog { get; private set; } = "";
@@ -46,9 +48,11 @@ public sealed class TurnVm : IAsyncLifetime
             TokenRequests.Add(request.QueryString.Value ?? "");
             return request.Headers["Metadata"] == "true" ? Results.Json(new { access_token = "vm-token" }) : Results.BadRequest();
         });
+        // The metadata service answers an empty public address, as it has been seen to for Standard SKU public IPs: the
+        // address must come from the template.
         _standIn.MapGet("/metadata/instance/network/interface/0/ipv4/ipAddress/0/{which}", (string which, HttpRequest request) =>
             request.Headers["Metadata"] != "true" ? Results.BadRequest()
-            : which == "privateIpAddress" ? Results.Text(PrivateAddress) : which == "publicIpAddress" ? Results.Text(PublicAddress) : Results.NotFound());
+            : which == "privateIpAddress" ? Results.Text(PrivateAddress) : which == "publicIpAddress" ? Results.Text("") : Results.NotFound());
         _standIn.MapGet("/secrets/turn-secret", (HttpRequest request) =>
         {
             SecretReads++;
@@ -70,6 +74,7 @@ public sealed class TurnVm : IAsyncLifetime
         _template = template;
         _standInUrl = standIn;
         (SetupExitCode, SetupLog) = await RunSetupAsync(_folder);
+        FirstRunSecretReads = SecretReads;
         if (SetupExitCode != 0)
         {
             return;
@@ -101,6 +106,7 @@ public sealed class TurnVm : IAsyncLifetime
             ["RAILCLOUD_VAULT"] = "kv-rehearsal",
             ["RAILCLOUD_CLIENT_ID"] = "11111111-2222-3333-4444-555555555555",
             ["RAILCLOUD_REALM"] = "turn.test",
+            ["RAILCLOUD_PUBLIC_IP"] = PublicAddress,   // as turnconfig.bicep fills it in from the public IP resource
             ["RAILCLOUD_IMDS_URL"] = _standInUrl + "/metadata",
             ["RAILCLOUD_VAULT_URL"] = _standInUrl,
             ["RAILCLOUD_ETC"] = etc,
@@ -179,7 +185,7 @@ public sealed class TurnVmRehearsalTests(TurnVm vm) : IClassFixture<TurnVm>
     public void SetupRetriesTheSecretUntilTheVmMayReadItAndWritesItVerbatim()
     {
         Assert.True(vm.SetupExitCode == 0, vm.SetupLog);
-        Assert.Equal(2, vm.SecretReads);   // the first read was refused (403), the retry succeeded
+        Assert.Equal(2, vm.FirstRunSecretReads);   // the first read was refused (403), the retry succeeded
         Assert.Contains("reading the turn-secret from Key Vault failed (attempt 1 of", vm.SetupLog);
         Assert.All(vm.TokenRequests, q => Assert.Contains("client_id=11111111-2222-3333-4444-555555555555", q));
         var lines = vm.RenderedConfig.Split('\n');
@@ -188,6 +194,36 @@ public sealed class TurnVmRehearsalTests(TurnVm vm) : IClassFixture<TurnVm>
         Assert.Contains($"tls-listening-port={vm.TlsPort}", lines);
         Assert.Contains($"external-ip={TurnVm.PublicAddress}/{TurnVm.PrivateAddress}", lines);
         Assert.DoesNotContain(lines, l => l.StartsWith("alt-tls-listening-port", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("", "empty")]                                   // no address from the template, and the metadata service's empty answer
+    [InlineData("2001:db8::1", "not an IPv4 address")]
+    [InlineData("10.40.0.4/24", "not an IPv4 address")]
+    [InlineData("300.1.2.3", "not an IPv4 address")]
+    public async Task SetupStopsLoudlyWhenThePublicAddressIsEmptyOrNotIPv4(string publicAddress, string said)
+    {
+        var etc = Directory.CreateDirectory(Path.Combine(vm.ScratchFolder, "etc-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+
+        var (exitCode, log) = await vm.RunSetupAsync(etc, new() { ["RAILCLOUD_PUBLIC_IP"] = publicAddress });
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"the VM's public address is {said}", log);
+        Assert.False(File.Exists(Path.Combine(etc, "turnserver.conf")), "no configuration may be written");
+    }
+
+    [Fact]
+    public async Task SecurityUpdatesAreDebiansUnattendedUpgradesDailyWithARebootWhenNeeded()
+    {
+        var etc = Directory.CreateDirectory(Path.Combine(vm.ScratchFolder, "etc-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+
+        var (exitCode, log) = await vm.RunSetupAsync(etc);
+        var apt = await File.ReadAllTextAsync(Path.Combine(etc, "apt", "apt.conf.d", "52railcloud-upgrades"));
+
+        Assert.True(exitCode == 0, log);
+        Assert.Contains("APT::Periodic::Unattended-Upgrade \"1\";", apt);
+        Assert.Contains("APT::Periodic::Update-Package-Lists \"1\";", apt);
+        Assert.Contains("Unattended-Upgrade::Automatic-Reboot \"true\";", apt);
     }
 
     // TLS is witnessed by .NET's TLS stack: Debian's turnutils_uclient 4.6.1 stalls in SSL_connect in most runs
@@ -351,7 +387,8 @@ public sealed class TurnVmRehearsalTests(TurnVm vm) : IClassFixture<TurnVm>
 
         Assert.True(exitCode == 0, log + string.Join('\n', recorded));
         Assert.True(At("systemctl mask coturn.service [unconfigured]") >= 0, string.Join('\n', recorded));
-        Assert.True(At("systemctl mask") < At("apt-get -o DPkg::Lock::Timeout=600 install -y -q coturn"), string.Join('\n', recorded));
+        Assert.True(At("systemctl mask") < At("apt-get -o DPkg::Lock::Timeout=600 install -y -q coturn curl jq openssl unattended-upgrades"), string.Join('\n', recorded));
+        Assert.True(At("systemctl enable --now apt-daily.timer apt-daily-upgrade.timer") >= 0, string.Join('\n', recorded));
         Assert.True(At("systemctl unmask coturn.service [configured]") > At("apt-get -o DPkg::Lock::Timeout=600 install"), string.Join('\n', recorded));
         Assert.True(At("systemctl restart coturn.service [configured]") > At("systemctl unmask"), string.Join('\n', recorded));
         Assert.DoesNotContain(recorded, l => l.StartsWith("systemctl", StringComparison.Ordinal) && !l.Contains("mask") && l.EndsWith("[unconfigured]", StringComparison.Ordinal));
