@@ -37,6 +37,11 @@ const entra = origin(config.entra?.authority);
 const connect = [origin(config.apiBaseUrl), pubsub, pubsub?.replace(/^http/, "ws"), entra].filter(Boolean);
 const { policy } = JSON.parse(await readFile(join(here, "csp.json"), "utf8"));
 const swa = JSON.parse(await readFile(join(dist, "staticwebapp.config.json"), "utf8"));
-swa.globalHeaders["Content-Security-Policy"] = policy.replace("{connect}", [...new Set(connect)].join(" ")).replace("{frame}", entra ?? "'none'").replace(/ ;/g, ";");
+const pagePolicy = (ancestors) => policy.replace("{connect}", [...new Set(connect)].join(" "))
+  .replace("{frame}", entra ? `${entra} 'self'` : "'none'").replace("{ancestors}", ancestors).replace(/ ;/g, ";");
+swa.globalHeaders["Content-Security-Policy"] = pagePolicy("'none'");
+// MSAL's hidden renewal frame comes back to auth-redirect.html: only that page may be framed, and only by this site.
+// (A route's header replaces the global header of the same name.)
+swa.routes = [{ route: "/auth-redirect.html", headers: { "Content-Security-Policy": pagePolicy("'self'") } }, ...swa.routes];
 await writeFile(join(dist, "staticwebapp.config.json"), JSON.stringify(swa, null, 2) + "\n");
 console.log(`web client built into ${dist}`);

@@ -45,11 +45,13 @@ public static class Endpoints
         // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
         // Answered before the static files, so a config.json that azd wrote for Azure never points local pages there.
         var policy = ContentSecurityPolicy(root, app.Environment.ContentRootPath, app.Configuration, app.Services.GetRequiredService<WebPubSubServiceClient>().Endpoint);
+        // MSAL's hidden renewal frame comes back to auth-redirect.html: only that page may be framed, and only by this site.
+        var (framed, unframed) = (policy.Replace("{ancestors}", "'self'", StringComparison.Ordinal), policy.Replace("{ancestors}", "'none'", StringComparison.Ordinal));
         app.Use(async (context, next) =>
         {
             if (!context.Request.Path.StartsWithSegments("/api"))
             {
-                context.Response.Headers.ContentSecurityPolicy = policy;
+                context.Response.Headers.ContentSecurityPolicy = context.Request.Path == "/auth-redirect.html" ? framed : unframed;
                 context.Response.Headers.XContentTypeOptions = "nosniff";
             }
             if (context.Request.Path == "/config.json" && HttpMethods.IsGet(context.Request.Method))
@@ -68,8 +70,9 @@ public static class Endpoints
     }
 
     /// <summary>
-    /// clients/web/csp.json's policy for the pages served here: the API is this origin; connections may also go to the
-    /// Web PubSub endpoint (http and ws) and, when Entra sign-in is set up, its authority (also in a frame, for MSAL).
+    /// clients/web/csp.json's policy for the pages served here, with <c>{ancestors}</c> left for the page: the API is this
+    /// origin; connections may also go to the Web PubSub endpoint (http and ws) and, when Entra sign-in is set up, its
+    /// authority (also in a frame, with this origin, where MSAL's hidden renewal frame comes back).
     /// </summary>
     private static string ContentSecurityPolicy(string root, string contentRoot, IConfiguration configuration, Uri webPubSub)
     {
@@ -81,7 +84,7 @@ public static class Endpoints
         var pubsub = webPubSub.GetLeftPart(UriPartial.Authority);
         var entra = Origin(configuration["WebClient:Entra:Authority"]);
         var connect = new[] { pubsub, "ws" + pubsub[4..], entra }.Where(o => o is not null).Distinct();
-        return policy.Replace("{connect}", string.Join(' ', connect), StringComparison.Ordinal).Replace("{frame}", entra ?? "'none'", StringComparison.Ordinal).Replace(" ;", ";", StringComparison.Ordinal);
+        return policy.Replace("{connect}", string.Join(' ', connect), StringComparison.Ordinal).Replace("{frame}", entra is null ? "'none'" : $"{entra} 'self'", StringComparison.Ordinal).Replace(" ;", ";", StringComparison.Ordinal);
     }
 
     private static IResult WebClientConfig(IConfiguration configuration)

@@ -25,6 +25,22 @@ public sealed class ContentSecurityPolicyTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/kiosk", "'none'")]
+    [InlineData("/monitor", "'none'")]
+    [InlineData("/", "'none'")]
+    [InlineData("/auth-redirect.html", "'self'")]   // MSAL's hidden renewal frame comes back here
+    public async Task OnlyTheSignInBridgeMayBeFramedAndOnlyByThisSite(string path, string ancestors)
+    {
+        using var http = new HttpClient { BaseAddress = _stack.BaseUri };
+        using var response = await http.GetAsync(path);
+        var policy = string.Join(' ', response.Headers.GetValues("Content-Security-Policy"));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"frame-ancestors {ancestors}", policy);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(policy, "frame-ancestors"));
+    }
+
+    [Theory]
     [InlineData("/kiosk")]
     [InlineData("/monitor")]
     public async Task ThePageRefusesInjectedScriptAndConnectionsElsewhere(string path)

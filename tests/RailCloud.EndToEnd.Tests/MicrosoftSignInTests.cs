@@ -97,6 +97,66 @@ public sealed class MicrosoftSignInTests : IAsyncLifetime
         Assert.True(_browser.ConsoleErrors.Count == 0, string.Join("\n", _browser.ConsoleErrors));
     }
 
+    private async Task<IPage> SignedInWithMicrosoftAsync()
+    {
+        var monitor = await MonitorPageAsync();
+        var popup = await monitor.RunAndWaitForPopupAsync(() =>
+            monitor.GetByRole(AriaRole.Button, new() { Name = "Sign in with Microsoft" }).ClickAsync());
+        await ClosedAsync(popup);
+        await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 15_000 });
+        return monitor;
+    }
+
+    [Fact]
+    public async Task AWallWhoseRefreshTokenExpiredRenewsSilentlyThroughTheHiddenFrame()
+    {
+        // A day on the wall: the single-page app's refresh token has expired, so MSAL renews in a hidden frame that goes
+        // to Entra ID (prompt=none) and comes back to auth-redirect.html, which must let this site frame it.
+        _entra.User = new OidcServer.SignedInUser("wall.screen@railway.example", ["Monitor"]);
+        _entra.AccessTokenLifetime = TimeSpan.FromMinutes(2);   // inside MSAL's renewal margin: every token it is asked for is renewed
+        var monitor = await SignedInWithMicrosoftAsync();
+
+        _entra.RefreshTokensExpired = true;
+        // The kiosk list refreshes every 10 s, asking MSAL for a token each time; a frame that cannot come back times out
+        // after 10 s and the page asks for a sign-in instead.
+        var renew = monitor.Locator("#renew-sign-in");
+        await Waiting.UntilAsync(() => _entra.SilentSignInsCompleted > 0 || (_entra.SilentAuthorizeRequests > 0 && renew.IsVisibleAsync().Result), TimeSpan.FromSeconds(60));
+
+        Assert.True(_entra.SilentSignInsCompleted > 0, "the hidden frame's sign-in never finished:\n" + string.Join("\n", _browser.ConsoleErrors));
+        await Assertions.Expect(monitor.Locator("#renew-sign-in")).ToBeHiddenAsync();
+        await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected");
+        await Assertions.Expect(monitor.Locator("#sign-in")).ToBeHiddenAsync();
+        Assert.Empty(_offMachine);
+        // The one error the browser may log is the token endpoint's 400 for the expired refresh token, which made MSAL use the frame.
+        var errors = _browser.ConsoleErrors.Where(e => !e.EndsWith("Failed to load resource: the server responded with a status of 400 ()", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
+    public async Task WhenSilentRenewalTimesOutTheWallAsksForASignInAndGoesOnAfterIt()
+    {
+        _entra.User = new OidcServer.SignedInUser("wall.screen@railway.example", ["Monitor"]);
+        _entra.AccessTokenLifetime = TimeSpan.FromMinutes(2);
+        var monitor = await SignedInWithMicrosoftAsync();
+
+        // The hidden frame never comes back: MSAL gives up after 10 s with "timed_out", which is not InteractionRequiredAuthError.
+        _entra.RefreshTokensExpired = true;
+        _entra.SilentSignInComesBack = false;
+        await Assertions.Expect(monitor.Locator("#renew-sign-in")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await Assertions.Expect(monitor.Locator("#renew-message")).ToContainTextAsync("the renewal timed out");
+        await Assertions.Expect(monitor.Locator("#sign-in")).ToBeHiddenAsync();   // not signed out: it asks
+
+        _entra.RefreshTokensExpired = false;
+        var popup = await monitor.RunAndWaitForPopupAsync(() =>
+            monitor.GetByRole(AriaRole.Button, new() { Name = "Sign in with Microsoft again" }).ClickAsync());
+        await ClosedAsync(popup);
+
+        await Assertions.Expect(monitor.Locator("#renew-sign-in")).ToBeHiddenAsync(new() { Timeout = 15_000 });
+        await Assertions.Expect(monitor.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 15_000 });
+        await Assertions.Expect(monitor.Locator("#monitor-id")).ToHaveTextAsync("wall.screen");
+        Assert.Empty(_offMachine);
+    }
+
     [Fact]
     public async Task APersonWithoutARailCloudRoleIsToldSignInFailedAndStaysSignedOut()
     {

@@ -85,8 +85,14 @@ public sealed class WebBuildTests
             var policy = (string)swa["globalHeaders"]!["Content-Security-Policy"]!;
             Assert.Contains("script-src 'self';", policy);
             Assert.Contains("connect-src 'self' https://func-abc.azurewebsites.net https://wps-abc.webpubsub.azure.com wss://wps-abc.webpubsub.azure.com https://login.microsoftonline.com;", policy);
-            Assert.Contains("frame-src https://login.microsoftonline.com;", policy);
+            Assert.Contains("frame-src https://login.microsoftonline.com 'self';", policy);
+            Assert.Contains("frame-ancestors 'none'", policy);
             Assert.DoesNotContain("unsafe", policy);
+            // MSAL's hidden renewal frame lands on auth-redirect.html: that page alone may be framed, by this site alone.
+            var bridge = Assert.Single(swa["routes"]!.AsArray(), r => (string?)r!["route"] == "/auth-redirect.html")!;
+            var bridgePolicy = (string)bridge["headers"]!["Content-Security-Policy"]!;
+            Assert.Equal(policy.Replace("frame-ancestors 'none'", "frame-ancestors 'self'", StringComparison.Ordinal), bridgePolicy);
+            Assert.Equal(0, swa["routes"]!.AsArray().IndexOf(bridge));   // the first route that matches wins
         }
         finally
         {

@@ -52,6 +52,27 @@ public sealed class OidcServer : IAsyncDisposable
     /// <summary>Who "signs in" at the authorize endpoint (the test plays the person at the keyboard).</summary>
     public SignedInUser? User { get; set; }
 
+    /// <summary>How long the access tokens it issues live. Under MSAL's five-minute renewal margin, every token MSAL is asked for is renewed.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Refresh tokens have expired (as after 24 hours for a single-page app): MSAL must renew in its hidden frame.</summary>
+    public bool RefreshTokensExpired { get; set; }
+
+    /// <summary>
+    /// Whether a silent sign-in (<c>prompt=none</c>, MSAL's hidden frame) comes back to the app. When false it shows a
+    /// page that never does, as a frame that cannot finish.
+    /// </summary>
+    public bool SilentSignInComesBack { get; set; } = true;
+
+    /// <summary>Authorize requests with <c>prompt=none</c> (MSAL's hidden renewal frame) so far.</summary>
+    public int SilentAuthorizeRequests => Volatile.Read(ref _silentAuthorizeRequests);
+
+    /// <summary>Codes issued to a silent sign-in and then redeemed: the hidden frame came back to the app, and MSAL read it.</summary>
+    public int SilentSignInsCompleted => Volatile.Read(ref _silentSignInsCompleted);
+
+    private int _silentAuthorizeRequests;
+    private int _silentSignInsCompleted;
+
     /// <summary>The redirect URIs registered for the app (an authorize request for any other is refused, as in Entra).</summary>
     public ICollection<string> RegisteredRedirectUris { get; } = new List<string>();
 
@@ -78,7 +99,7 @@ public sealed class OidcServer : IAsyncDisposable
 
     public sealed record SignedInUser(string Username, string[] Roles);
 
-    private sealed record PendingCode(SignedInUser User, string RedirectUri, string Challenge, string? Nonce, string Scope);
+    private sealed record PendingCode(SignedInUser User, string RedirectUri, string Challenge, string? Nonce, string Scope, bool Silent);
 
     public static async Task<OidcServer> StartAsync(bool https = false)
     {
@@ -200,12 +221,20 @@ public sealed class OidcServer : IAsyncDisposable
             // The pages sign in with the API's own registration; Entra refuses an app that asks a token for itself by URI.
             return Back(redirectUri, query["response_mode"], new() { ["error"] = "invalid_request", ["error_description"] = "AADSTS90009: Application is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.", ["state"] = query["state"].ToString() });
         }
+        if (query["prompt"] == "none")
+        {
+            Interlocked.Increment(ref _silentAuthorizeRequests);
+            if (!SilentSignInComesBack)
+            {
+                return Results.Content("<p>Working…</p>", "text/html");
+            }
+        }
         if (User is not { } user)
         {
             return Back(redirectUri, query["response_mode"], new() { ["error"] = "access_denied", ["error_description"] = "Nobody signed in.", ["state"] = query["state"].ToString() });
         }
         var code = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        _codes[code] = new PendingCode(user, redirectUri, query["code_challenge"]!, query["nonce"], query["scope"].ToString());
+        _codes[code] = new PendingCode(user, redirectUri, query["code_challenge"]!, query["nonce"], query["scope"].ToString(), query["prompt"] == "none");
         return Back(redirectUri, query["response_mode"], new()
         {
             ["code"] = code,
@@ -239,8 +268,16 @@ public sealed class OidcServer : IAsyncDisposable
                     return Error("invalid_grant", "AADSTS501481: the code verifier does not match the code challenge.");
                 }
                 (user, scope, nonce) = (pending.User, pending.Scope, pending.Nonce);
+                if (pending.Silent)
+                {
+                    Interlocked.Increment(ref _silentSignInsCompleted);
+                }
                 break;
             case "refresh_token":
+                if (RefreshTokensExpired)
+                {
+                    return Error("invalid_grant", "AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended.");
+                }
                 if (!_refreshTokens.TryGetValue(form["refresh_token"].ToString(), out var known))
                 {
                     return Error("invalid_grant", "AADSTS9002313: unknown refresh token.");
@@ -257,9 +294,9 @@ public sealed class OidcServer : IAsyncDisposable
         {
             ["token_type"] = "Bearer",
             ["scope"] = apiScope,
-            ["expires_in"] = 3600,
-            ["ext_expires_in"] = 3600,
-            ["access_token"] = Mint(user.Username, user.Roles),
+            ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
+            ["ext_expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
+            ["access_token"] = Mint(user.Username, user.Roles, expires: DateTime.UtcNow + AccessTokenLifetime),
             ["refresh_token"] = refreshToken,
             ["id_token"] = IdToken(user, nonce),
             ["client_info"] = ClientInfo(user),

@@ -195,7 +195,7 @@ function onSignedOut(reason: string): void {
 // With Entra ID set up (config.json names the app), staff can sign in with their organisation account instead.
 void webConfig().then(async (config) => {
   if (!config.entra) return;
-  const { PublicClientApplication, InteractionRequiredAuthError } = await import("@azure/msal-browser");
+  const { PublicClientApplication, InteractionRequiredAuthError, AuthError } = await import("@azure/msal-browser");
   // MSAL's popup lands on auth-redirect.html, which hands the answer back to this page and closes.
   const msal = new PublicClientApplication({
     auth: {
@@ -210,12 +210,37 @@ void webConfig().then(async (config) => {
   const button = $<HTMLButtonElement>("#sign-in-entra");
   button.hidden = false;
   let who: AccountInfo | null = null;
+  // MSAL could not renew without the person: Entra wants interaction, or the hidden renewal frame never came back
+  // (timed_out). Either way a wall dashboard asks, keeps its video, and goes on once the person has signed in again.
+  const needsPerson = (error: unknown) =>
+    error instanceof InteractionRequiredAuthError || (error instanceof AuthError && error.errorCode === "timed_out");
+  let asking: Promise<string> | undefined;
+  const askToSignInAgain = (why: string): Promise<string> => asking ??= new Promise<string>((resolve) => {
+    const renew = $("#renew-sign-in");
+    $("#renew-message").textContent = `Your Microsoft sign-in needs renewing (${why}); video continues.`;
+    renew.hidden = false;
+    setStatus(status, "Sign-in needs renewing", "degraded");
+    addToTimeline(timeline, `Microsoft sign-in could not be renewed by itself (${why}); waiting for someone to sign in again`, "error");
+    $<HTMLButtonElement>("#renew-entra").onclick = async () => {
+      try {
+        const result = await msal.acquireTokenPopup({ account: who ?? undefined, scopes: [entra.scope] });
+        who = result.account;
+        renew.hidden = true;
+        asking = undefined;
+        addToTimeline(timeline, "Microsoft sign-in renewed");
+        setStatus(status, "Connected", "online");
+        resolve(result.accessToken);
+      } catch (error) {
+        $("#renew-message").textContent = `Microsoft sign-in failed (${(error as Error).message}); video continues. Try again.`;
+      }
+    };
+  });
   const entraTokens: TokenSource = async (renew) => {
     if (!who) throw new ApiError(401, "unauthorized", "Not signed in.");
     try {
       return (await msal.acquireTokenSilent({ account: who, scopes: [entra.scope], forceRefresh: renew })).accessToken;
     } catch (error) {
-      if (error instanceof InteractionRequiredAuthError) return (await msal.acquireTokenPopup({ account: who, scopes: [entra.scope] })).accessToken;
+      if (needsPerson(error)) return await askToSignInAgain(error instanceof InteractionRequiredAuthError ? "Microsoft asks to sign in again" : "the renewal timed out");
       throw error;
     }
   };
