@@ -288,7 +288,7 @@ public sealed class CliTests : IAsyncLifetime
         var prefix = "c" + Guid.NewGuid().ToString("N")[..16];
         await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?> { ["Storage:TablePrefix"] = prefix, ["Auth:LoginsPerMinutePerAddress"] = "30" });
 
-        var (exitCode, output) = await Railcloud(["load", "--kiosks", "20", "--monitors", "20", "--duration", "5s", "--online-timeout", "10s", "--baselines", "false",
+        var (exitCode, output) = await Railcloud(["load", "--kiosks", "20", "--monitors", "20", "--duration", "5s", "--online-timeout", "20s", "--baselines", "false",
             "--storage", stack.StorageConnectionString, "--table-prefix", prefix, "--api", stack.BaseUri.ToString()], TimeSpan.FromMinutes(3));
         var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
 
