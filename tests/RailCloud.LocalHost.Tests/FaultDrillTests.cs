@@ -13,20 +13,28 @@ public sealed class FaultDrillTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The storage drills' lifetimes: a 6 s TTL; heartbeats every second (the drills' own loop), and a candidate's route
+    /// cached for 5 s after each. The sweep runs every 2 s, so after an outage heartbeats get through before the sweep
+    /// has granted its grace.
+    /// </summary>
+    private static Dictionary<string, string?> StorageDrillSettings()
+    {
+        var settings = Waiting.ShortSessions();
+        settings["Sessions:Ttl"] = "00:00:06";
+        settings["Sessions:HeartbeatInterval"] = "00:00:05";
+        settings["Sessions:SweepInterval"] = "00:00:02";
+        return settings;
+    }
+
     [Fact]
     public async Task StorageStoppedMidSessionIsUnavailableMeanwhileThenRecoversByItselfLosingNoAcknowledgedCrew()
     {
         var azurite = await AzuriteServer.StartAsync(onDisk: true);
         try
         {
-            // A 6 s TTL; heartbeats every second, and a candidate's route is cached for 5 s after each. The sweep runs
-            // every 2 s, so after the outage heartbeats get through before the sweep has granted its grace.
-            var settings = Waiting.ShortSessions();
-            settings["Sessions:Ttl"] = "00:00:06";
-            settings["Sessions:HeartbeatInterval"] = "00:00:05";
-            settings["Sessions:SweepInterval"] = "00:00:02";
             var logs = new LogCapture();
-            await using var stack = await RailCloudStack.StartAsync(settings, azurite, logs: logs);
+            await using var stack = await RailCloudStack.StartAsync(StorageDrillSettings(), azurite, logs: logs);
             await stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
             await stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
             await stack.CreateAccountAsync("MONITOR_02", Roles.Monitor);
@@ -79,11 +87,7 @@ public sealed class FaultDrillTests
         var azurite = await AzuriteServer.StartAsync(onDisk: true);
         try
         {
-            var settings = Waiting.ShortSessions();
-            settings["Sessions:Ttl"] = "00:00:06";
-            settings["Sessions:HeartbeatInterval"] = "00:00:05";
-            settings["Sessions:SweepInterval"] = "00:00:02";
-            await using var stack = await RailCloudStack.StartAsync(settings, azurite);
+            await using var stack = await RailCloudStack.StartAsync(StorageDrillSettings(), azurite);
             await stack.CreateAccountAsync("KIOSK_01", Roles.Kiosk);
             await stack.CreateAccountAsync("MONITOR_01", Roles.Monitor);
             await using var kiosk = await stack.ConnectAsync("KIOSK_01");
