@@ -1,7 +1,7 @@
 using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Http;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.LocalHost;
 

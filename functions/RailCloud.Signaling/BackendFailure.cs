@@ -1,5 +1,5 @@
 using Azure;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling;
 

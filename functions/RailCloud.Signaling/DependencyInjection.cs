@@ -9,7 +9,7 @@ using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Flow;
 using RailCloud.Signaling.Http;
 using RailCloud.Signaling.Storage;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling;
 
@@ -26,7 +26,9 @@ public static class DependencyInjection
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<WebPubSubOptions>().BindConfiguration(WebPubSubOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebPubSubOptions>().BindConfiguration(WebPubSubOptions.SectionName)
+            .PostConfigure(o => o.Hub = string.IsNullOrWhiteSpace(o.Hub) ? "railcloud" : o.Hub)   // the contract's hub
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddRailCloudEntraId();
         services.AddOptions<DeviceOptions>().BindConfiguration(DeviceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TurnOptions>().BindConfiguration(TurnOptions.SectionName)

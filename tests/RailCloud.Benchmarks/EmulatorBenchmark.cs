@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.RegularExpressions;
 using HdrHistogram;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Benchmarks;
 

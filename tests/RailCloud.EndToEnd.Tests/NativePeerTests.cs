@@ -158,7 +158,7 @@ public sealed class NativePeerTests : IAsyncLifetime
         // Its connection closed by the service.
         mark = agent.Output.Length;
         var connectionId = System.Text.RegularExpressions.Regex.Matches(agent.Output, @"KIOSK_01 is online \(connection ([^)]+)\)")[^1].Groups[1].Value;
-        await _stack.Services.GetRequiredService<RailCloud.Signaling.WebPubSub.WebPubSubServiceClient>().CloseConnectionAsync(connectionId, "cut by the test");
+        await _stack.Services.GetRequiredService<RailCloud.WebPubSub.WebPubSubServiceClient>().CloseConnectionAsync(connectionId, "cut by the test");
         await agent.WaitForOutputAsync("KIOSK_01 is online", Wait, mark);
         var afterCut = await ProbeAsync("KIOSK_01");
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 using RailCloud.Testing;
 
 namespace RailCloud.WebPubSubEmulator.Tests;

@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
 using System.Text;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 using RailCloud.Testing;
 
 namespace RailCloud.WebPubSubEmulator.Tests;

@@ -1,5 +1,5 @@
 using System.Net.Http.Headers;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 using RailCloud.Testing;
 
 namespace RailCloud.WebPubSubEmulator.Tests;

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 using RailCloud.Protocol;
 using RailCloud.Signaling.Auth;
 using RailCloud.Signaling.Storage;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Devices;
 

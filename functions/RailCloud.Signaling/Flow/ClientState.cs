@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Flow;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RailCloud.Protocol;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Flow;
 

@@ -7,7 +7,7 @@ using RailCloud.Protocol;
 using RailCloud.Signaling.Auth;
 using RailCloud.Signaling.Flow;
 using RailCloud.Signaling.Storage;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Http;
 

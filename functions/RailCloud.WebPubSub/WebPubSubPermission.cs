@@ -1,4 +1,4 @@
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 public enum WebPubSubPermission
 {

@@ -1,4 +1,4 @@
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Tests;
 
@@ -43,6 +43,6 @@ public sealed class ConnectionStringTests
         var results = new WebPubSubOptions { Hub = "9bad" }.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(new object())).ToList();
         Assert.Contains(results, r => r.ErrorMessage!.Contains("not a valid hub name"));
         Assert.Contains(results, r => r.ErrorMessage!.Contains("WebPubSub:ConnectionString"));
-        Assert.Empty(new WebPubSubOptions { Endpoint = new Uri("https://x.webpubsub.azure.com") }.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(new object())));
+        Assert.Empty(new WebPubSubOptions { Endpoint = new Uri("https://x.webpubsub.azure.com"), Hub = "railcloud" }.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(new object())));
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>Who sent an event and over which connection, from the CloudEvents <c>ce-*</c> headers.</summary>
 public sealed record WebPubSubConnectionContext(

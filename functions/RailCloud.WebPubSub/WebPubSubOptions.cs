@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
 
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>The <c>WebPubSub</c> configuration section.</summary>
 public sealed partial class WebPubSubOptions : IValidatableObject
@@ -17,8 +17,9 @@ public sealed partial class WebPubSubOptions : IValidatableObject
     /// <summary>Service endpoint for managed-identity access (no key).</summary>
     public Uri? Endpoint { get; set; }
 
+    /// <summary>The hub every call goes to.</summary>
     [Required]
-    public string Hub { get; set; } = "railcloud";
+    public string Hub { get; set; } = "";
 
     /// <summary>
     /// Keyless service: the client id of the managed identity Web PubSub calls the event handler with. Its Entra

@@ -1,4 +1,4 @@
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>
 /// A Web PubSub connection string: <c>Endpoint=https://x.webpubsub.azure.com;AccessKey=...;Version=1.0;[Port=...]</c>.

@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>JWTs signed with the access key, as the service expects them (HS256 over the key's UTF-8 bytes).</summary>
 public static class WebPubSubTokens

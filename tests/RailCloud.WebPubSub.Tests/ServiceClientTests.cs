@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 using RailCloud.Testing;
 
 namespace RailCloud.Signaling.Tests;

@@ -7,7 +7,7 @@ using Azure.Core;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>
 /// A thin client for the Web PubSub data-plane REST API (api-version 2024-12-01) of one hub.

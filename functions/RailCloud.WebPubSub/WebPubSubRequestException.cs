@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>The service answered a REST call with a failure status (after retries, for transient ones).</summary>
 public sealed class WebPubSubRequestException(HttpStatusCode status, string? errorCode, string message, string operation)

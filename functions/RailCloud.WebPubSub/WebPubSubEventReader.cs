@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace RailCloud.Signaling.WebPubSub;
+namespace RailCloud.WebPubSub;
 
 /// <summary>Why an upstream request was refused, with the status to answer.</summary>
 public sealed record WebPubSubRequestError(HttpStatusCode Status, string Message);

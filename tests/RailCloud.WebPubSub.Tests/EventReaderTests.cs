@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using RailCloud.Signaling.WebPubSub;
+using RailCloud.WebPubSub;
 using RailCloud.Testing;
 
 namespace RailCloud.Signaling.Tests;
