@@ -1,15 +1,13 @@
-using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Azure.Identity;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using RailCloud.Signaling;
-using RailCloud.Signaling.Auth;
-using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.Cli;
 
-/// <summary><c>railcloud accounts</c>: manage logins directly in Table Storage (the same rules the API uses).</summary>
+/// <summary>
+/// <c>railcloud accounts</c>: manage logins directly in Table Storage, through the accounts feature's own surface for
+/// tools (<see cref="AccountAdministration"/>: the same rules the API uses, nothing else of the core).
+/// </summary>
 public static class AccountsCommand
 {
     public const string LocalAzurite =
@@ -17,7 +15,7 @@ public static class AccountsCommand
 
     public static async Task<int> RunAsync(Args args, CancellationToken cancellationToken)
     {
-        var (service, stores) = await OpenAsync(args, cancellationToken);
+        var accounts = await OpenAsync(args, cancellationToken);
         switch (args.At(1))
         {
             case "add":
@@ -25,7 +23,7 @@ public static class AccountsCommand
                     var id = args.At(2) ?? throw new UsageException("accounts add needs an id.");
                     var role = args.Require("role");
                     var (password, generated) = PasswordOrGenerated(args);
-                    if (await service.CreateAsync(id, role, password, cancellationToken) is { } error)
+                    if (await accounts.CreateAsync(id, role, password, cancellationToken) is { } error)
                     {
                         Console.Error.WriteLine("railcloud: " + error);
                         return 1;
@@ -35,20 +33,20 @@ public static class AccountsCommand
                 }
             case "list":
                 {
-                    var accounts = await stores.Accounts.ListAsync(cancellationToken);
+                    var list = await accounts.ListAsync(cancellationToken);
                     Console.WriteLine($"{"ID",-24} {"ROLE",-11} {"CREATED",-20} STATUS");
-                    foreach (var a in accounts.OrderBy(a => a.RowKey, StringComparer.Ordinal))
+                    foreach (var a in list)
                     {
                         var status = a.LockedUntil > DateTimeOffset.UtcNow ? $"locked until {a.LockedUntil:HH:mm:ss}" : "active";
-                        Console.WriteLine($"{a.RowKey,-24} {a.Role,-11} {a.CreatedAt:yyyy-MM-dd HH:mm}     {status}");
+                        Console.WriteLine($"{a.Id,-24} {a.Role,-11} {a.CreatedAt:yyyy-MM-dd HH:mm}     {status}");
                     }
-                    Console.WriteLine($"{accounts.Count} account(s)");
+                    Console.WriteLine($"{list.Count} account(s)");
                     return 0;
                 }
             case "remove":
                 {
                     var id = args.At(2) ?? throw new UsageException("accounts remove needs an id.");
-                    if (await service.RemoveAsync(id, cancellationToken) is { } error)
+                    if (await accounts.RemoveAsync(id, cancellationToken) is { } error)
                     {
                         Console.Error.WriteLine("railcloud: " + error);
                         return 1;
@@ -60,7 +58,7 @@ public static class AccountsCommand
                 {
                     var id = args.At(2) ?? throw new UsageException("accounts reset-password needs an id.");
                     var (password, generated) = PasswordOrGenerated(args);
-                    if (await service.ResetPasswordAsync(id, password, cancellationToken) is { } error)
+                    if (await accounts.ResetPasswordAsync(id, password, cancellationToken) is { } error)
                     {
                         Console.Error.WriteLine("railcloud: " + error);
                         return 1;
@@ -73,9 +71,7 @@ public static class AccountsCommand
         }
     }
 
-    public sealed record Stores(AccountStore Accounts, KioskStore Kiosks);
-
-    public static async Task<(AccountService Service, Stores Stores)> OpenAsync(Args args, CancellationToken cancellationToken)
+    public static async Task<AccountAdministration> OpenAsync(Args args, CancellationToken cancellationToken)
     {
         var storage = args.Get("storage", "RAILCLOUD_STORAGE") ?? LocalAzurite;
         var keyless = Uri.TryCreate(storage, UriKind.Absolute, out var endpoint) && endpoint.Scheme == Uri.UriSchemeHttps;
@@ -84,10 +80,9 @@ public static class AccountsCommand
         var client = keyless
             ? new TableServiceClient(endpoint, new ChainedTokenCredential(new AzureCliCredential(), new AzureDeveloperCliCredential()))
             : new TableServiceClient(storage);
-        var tables = new Tables(client, args.Get("table-prefix") ?? "railcloud");
         try
         {
-            await tables.EnsureCreatedAsync(cancellationToken);
+            return await AccountAdministration.OpenAsync(client, args.Get("table-prefix") ?? "railcloud", cancellationToken);
         }
         catch (AuthenticationFailedException ex)
         {
@@ -102,12 +97,6 @@ public static class AccountsCommand
         {
             throw CliFailure.Unreachable("Table Storage", ex, "is ./run.sh running, or is --storage (RAILCLOUD_STORAGE) right?");
         }
-        var accounts = new AccountStore(tables);
-        var kiosks = new KioskStore(tables);
-        // Account management never issues tokens; the signing key here only satisfies the constructor.
-        var tokens = new TokenService(Options.Create(new AuthOptions { SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)) }), TimeProvider.System);
-        var service = new AccountService(accounts, kiosks, tokens, Options.Create(new AuthOptions()), TimeProvider.System, NullLogger<AccountService>.Instance);
-        return (service, new Stores(accounts, kiosks));
     }
 
     private static (string Password, bool Generated) PasswordOrGenerated(Args args)
@@ -116,6 +105,6 @@ public static class AccountsCommand
         {
             return (given, false);
         }
-        return (AccountService.GeneratePassword(), true);
+        return (AccountAdministration.GeneratePassword(), true);
     }
 }

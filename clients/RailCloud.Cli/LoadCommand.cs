@@ -33,7 +33,7 @@ public static class LoadCommand
         var api = Simulators.Api(args);
         Console.WriteLine($"Fleet against {api.Http.BaseAddress}: {settings.Kiosks} kiosks, {settings.Monitors} monitors for {settings.Duration}; each client's socket drops with probability {settings.DropRate} a minute, each kiosk restarts with probability {settings.RestartRate} a minute.");
         await Simulators.EnsureApiAsync(api, cancellationToken);
-        var (accounts, _) = await AccountsCommand.OpenAsync(args, cancellationToken);
+        var accounts = await AccountsCommand.OpenAsync(args, cancellationToken);
         var created = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, Math.Max(settings.Kiosks, settings.Monitors)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
         {
@@ -103,7 +103,7 @@ public static class LoadCommand
         Console.WriteLine($"Load test against {api.Http.BaseAddress}: {pairs} pairs, {candidates} candidates each way per pair.");
         await Simulators.EnsureApiAsync(api, cancellationToken);
 
-        var (accounts, _) = await AccountsCommand.OpenAsync(args, cancellationToken);
+        var accounts = await AccountsCommand.OpenAsync(args, cancellationToken);
         await Parallel.ForEachAsync(Enumerable.Range(0, pairs), cancellationToken, async (i, ct) =>
         {
             await accounts.CreateAsync(KioskId(i), Roles.Kiosk, Password, ct);   // an error just means it exists already

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RailCloud.Functions;
 using RailCloud.Signaling;
+using RailCloud.Signaling.Sessions;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 // The sweep's timer runs once a minute (SweepFunction); the outage rule measures gaps against that. App settings still win.

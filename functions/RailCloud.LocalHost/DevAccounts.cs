@@ -1,5 +1,5 @@
 using RailCloud.Protocol;
-using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Storage;
 
 namespace RailCloud.LocalHost;

@@ -1,35 +1,21 @@
 using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Devices;
-using RailCloud.Signaling.Http;
+using RailCloud.Signaling.Hub;
+using RailCloud.Signaling.Kiosks;
 using RailCloud.WebPubSub;
 
 namespace RailCloud.LocalHost;
 
-/// <summary>The routes of DESIGN.md over the shared handlers: one line each, same results as the Functions.</summary>
+/// <summary>The routes of DESIGN.md, each feature's Map* group over the shared handlers (the same results as the Functions), and the web client.</summary>
 public static class Endpoints
 {
-    public static RouteGroupBuilder MapRailCloudApi(this WebApplication app)
+    /// <summary>Every feature's routes under /api.</summary>
+    public static void MapRailCloudApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api").WithTags("RailCloud");
-        api.MapPost("/login", (HttpRequest request, SignalingApi handlers) => handlers.LoginAsync(request));
-        api.MapPost("/logout", (HttpRequest request, SignalingApi handlers) => handlers.LogoutAsync(request));
-        api.MapPost("/negotiate", (HttpRequest request, SignalingApi handlers) => handlers.NegotiateAsync(request));
-        api.MapGet("/me", (HttpRequest request, SignalingApi handlers) => handlers.MeAsync(request));
-        api.MapGet("/kiosks", (HttpRequest request, SignalingApi handlers) => handlers.ListKiosksAsync(request));
-        api.MapGet("/kiosks/{kioskId}/events", (HttpRequest request, string kioskId, SignalingApi handlers) => handlers.KioskEventsAsync(request, kioskId));
-        api.MapPost("/kiosks/{kioskId}/enrolments", (HttpRequest request, string kioskId, DeviceApi devices) => devices.CreateEnrolmentAsync(request, kioskId));
-        api.MapPost("/devices", (HttpRequest request, DeviceApi devices) => devices.RegisterAsync(request));
-        api.MapGet("/devices", (HttpRequest request, DeviceApi devices) => devices.ListAsync(request));
-        api.MapGet("/devices/nonce", (HttpRequest request, DeviceApi devices) => devices.NonceAsync(request));
-        api.MapPost("/devices/token", (HttpRequest request, DeviceApi devices) => devices.TokenAsync(request));
-        api.MapDelete("/devices/{deviceId}", (HttpRequest request, string deviceId, DeviceApi devices) => devices.RevokeAsync(request, deviceId));
-        api.MapGet("/accounts", (HttpRequest request, AccountApi accounts) => accounts.ListAsync(request));
-        api.MapPost("/accounts", (HttpRequest request, AccountApi accounts) => accounts.CreateAsync(request));
-        api.MapDelete("/accounts/{id}", (HttpRequest request, string id, AccountApi accounts) => accounts.RemoveAsync(request, id));
-        api.MapPost("/accounts/{id}/password", (HttpRequest request, string id, AccountApi accounts) => accounts.ResetPasswordAsync(request, id));
-        api.MapGet("/health", (HttpRequest request, SignalingApi handlers) => handlers.HealthAsync(request));
-        api.MapMethods("/webpubsub/{event}", ["OPTIONS", "POST"], (HttpRequest request, SignalingApi handlers) => handlers.WebPubSubEventAsync(request));
-        return api;
+        app.MapAccounts();
+        app.MapDevices();
+        app.MapKiosks();
+        app.MapHub();
     }
 
     /// <summary>Serves clients/web/dist when it has been built (the kiosk and monitor pages).</summary>

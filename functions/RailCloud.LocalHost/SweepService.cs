@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Options;
 using RailCloud.Signaling;
-using RailCloud.Signaling.Flow;
+using RailCloud.Signaling.Sessions;
 using RailCloud.Signaling.Storage;
 
 namespace RailCloud.LocalHost;
 
 /// <summary>Locally, the Functions timer's sweep runs as a background loop.</summary>
-public sealed class SweepService(SessionLifecycle lifecycle, Tables tables, IOptions<RailCloud.Signaling.SessionOptions> options, TimeProvider time, ILogger<SweepService> logger) : BackgroundService
+public sealed class SweepService(Sweeper sweeper, Tables tables, IOptions<RailCloud.Signaling.Sessions.SessionOptions> options, TimeProvider time, ILogger<SweepService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -16,7 +16,7 @@ public sealed class SweepService(SessionLifecycle lifecycle, Tables tables, IOpt
             try
             {
                 await tables.EnsureCreatedAsync(stoppingToken);
-                await lifecycle.SweepAsync(stoppingToken);
+                await sweeper.SweepAsync(stoppingToken);
             }
             catch (Exception ex) when (BackendFailure.Is(ex, stoppingToken))
             {

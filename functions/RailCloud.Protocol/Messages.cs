@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace RailCloud.Protocol;
@@ -67,7 +66,11 @@ public sealed record StopMonitoringRequest(string? KioskId);
 
 public sealed record SessionDescription(string? Type, string? Sdp);
 
-public sealed record IceCandidateInit(string? Candidate, string? SdpMid, int? SdpMLineIndex);
+/// <summary>As a browser's RTCIceCandidateInit; <c>sdpMid</c> and <c>sdpMLineIndex</c> are always written, null included.</summary>
+public sealed record IceCandidateInit(
+    string? Candidate,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? SdpMid,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? SdpMLineIndex);
 
 public sealed record OfferRequest(string? TargetId, SessionDescription? Offer);
 
@@ -99,11 +102,11 @@ public sealed record MonitoringStopped(string KioskId, string SessionId) : Serve
 
 public sealed record MonitoringEnded(string KioskId, string SessionId, string Reason) : ServerMessage(Events.MonitoringEnded);
 
-public sealed record OfferMessage(string FromId, string SessionId, JsonNode Offer) : ServerMessage(Events.Offer);
+public sealed record OfferMessage(string FromId, string SessionId, SessionDescription Offer) : ServerMessage(Events.Offer);
 
-public sealed record AnswerMessage(string FromId, string SessionId, JsonNode Answer) : ServerMessage(Events.Answer);
+public sealed record AnswerMessage(string FromId, string SessionId, SessionDescription Answer) : ServerMessage(Events.Answer);
 
-public sealed record IceCandidateMessage(string FromId, string SessionId, JsonNode Candidate) : ServerMessage(Events.IceCandidate);
+public sealed record IceCandidateMessage(string FromId, string SessionId, IceCandidateInit Candidate) : ServerMessage(Events.IceCandidate);
 
 public sealed record HeartbeatPong(DateTimeOffset ServerTime) : ServerMessage(Events.HeartbeatPong);
 

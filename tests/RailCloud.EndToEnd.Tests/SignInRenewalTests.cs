@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.EndToEnd.Tests;
 

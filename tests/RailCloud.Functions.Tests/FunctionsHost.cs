@@ -8,7 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RailCloud.Signaling;
-using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Accounts;
 using RailCloud.Signaling.Storage;
 
 namespace RailCloud.Functions.Tests;
@@ -37,8 +37,12 @@ public sealed class FunctionsHost : IAsyncDisposable
     public RailCloudApi Api { get; }
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The function classes of the app (each feature's triggers).</summary>
+    public static readonly Type[] FunctionClasses = [.. typeof(SweepFunction).Assembly.GetTypes()
+        .Where(t => t.GetMethods().Any(m => m.GetCustomAttribute<FunctionAttribute>() is not null))];
+
     public static IReadOnlyList<(MethodInfo Method, string[] Verbs, string Route)> HttpTriggers() =>
-        [.. typeof(HttpFunctions).GetMethods()
+        [.. FunctionClasses.SelectMany(t => t.GetMethods())
             .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
             .Select(m => (Method: m, Trigger: m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).FirstOrDefault(a => a is not null)))
             .Where(x => x.Trigger is not null)
@@ -57,14 +61,16 @@ public sealed class FunctionsHost : IAsyncDisposable
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddRailCloudSignaling();
-        builder.Services.AddSingleton<HttpFunctions>();
-        builder.Services.AddSingleton<SweepFunction>();
+        foreach (var functions in FunctionClasses)
+        {
+            builder.Services.AddSingleton(functions);
+        }
         var app = builder.Build();
         foreach (var (method, verbs, route) in HttpTriggers())
         {
             app.MapMethods("/api/" + route, [.. verbs.Select(v => v.ToUpperInvariant())], async (HttpContext context) =>
             {
-                var functions = context.RequestServices.GetRequiredService<HttpFunctions>();
+                var functions = context.RequestServices.GetRequiredService(method.DeclaringType!);
                 var arguments = method.GetParameters().Select(p => p.ParameterType == typeof(HttpRequest) ? context.Request : (object?)context.GetRouteValue(p.Name!)).ToArray();
                 var result = await (Task<IResult>)method.Invoke(functions, arguments)!;
                 await result.ExecuteAsync(context);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Sessions;
 
 namespace RailCloud.Functions.Tests;
 

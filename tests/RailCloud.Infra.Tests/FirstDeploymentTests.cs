@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using RailCloud.Testing;
+using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.Infra.Tests;
 
@@ -139,9 +140,9 @@ public sealed class FirstDeploymentTests
             var generate = parameter["metadata"]!["azd"]!;
             Assert.Equal("securestring", (string?)parameter["type"]);
             Assert.Equal("generate", (string?)generate["type"]);
-            Assert.True((int)generate["config"]!["length"]! >= RailCloud.Signaling.AuthOptions.MinSigningKeyBytes);
+            Assert.True((int)generate["config"]!["length"]! >= RailCloud.Signaling.Accounts.AuthOptions.MinSigningKeyBytes);
             Assert.True((bool)generate["config"]!["noSpecial"]!);    // letters and digits: one byte each, and safe in coturn's file
-            Assert.Equal(RailCloud.Signaling.AuthOptions.MinSigningKeyBytes, (int)parameter["minLength"]!);
+            Assert.Equal(RailCloud.Signaling.Accounts.AuthOptions.MinSigningKeyBytes, (int)parameter["minLength"]!);
         }
         // azd's secretOrRandomPassword always makes 15 characters: never used again.
         var parameters = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "main.parameters.json"));

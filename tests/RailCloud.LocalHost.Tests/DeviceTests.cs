@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Devices;
 using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Sessions;
 
 namespace RailCloud.LocalHost.Tests;
 
@@ -240,7 +241,7 @@ public sealed class DeviceTests : IAsyncLifetime
         row["ExpiresAt"] = DateTimeOffset.UtcNow.AddMinutes(-1);
         await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
 
-        await _stack.Services.GetRequiredService<RailCloud.Signaling.Flow.SessionLifecycle>().SweepAsync();
+        await _stack.Services.GetRequiredService<RailCloud.Signaling.Sessions.Sweeper>().SweepAsync();
 
         Assert.False((await table.GetEntityIfExistsAsync<TableEntity>("nonce", stale)).HasValue);
         Assert.True((await table.GetEntityIfExistsAsync<TableEntity>("nonce", live)).HasValue);
@@ -296,7 +297,7 @@ public sealed class DeviceTests : IAsyncLifetime
         // from 127.0.0.1, as a depot's kiosks come from its one NAT address.
         await using var stack = await RailCloudStack.StartAsync(new Dictionary<string, string?> { ["Auth:LoginsPerMinutePerAddress"] = "30" });
         const int Depot = 60;
-        var devices = stack.Services.GetRequiredService<DeviceService>();
+        var devices = stack.Services.GetRequiredService<DeviceEnrolment>();
         var enrolled = new (string KioskId, string DeviceId, DeviceKey Key)[Depot];
         await Parallel.ForEachAsync(Enumerable.Range(0, Depot), async (i, ct) =>
         {

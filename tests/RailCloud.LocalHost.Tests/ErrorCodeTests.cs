@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Storage;
 using RailCloud.WebPubSub;
+using RailCloud.Signaling.Sessions;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Sessions;
 
 namespace RailCloud.LocalHost.Tests;
 

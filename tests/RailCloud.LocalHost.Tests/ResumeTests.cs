@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Kiosks;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -7,6 +7,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using RailCloud.Signaling.Storage;
 using RailCloud.WebPubSub;
+using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Kiosks;
 
 namespace RailCloud.LocalHost.Tests;
 

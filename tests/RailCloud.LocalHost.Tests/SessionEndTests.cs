@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Kiosks;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Storage;
+using RailCloud.Signaling.Sessions;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.Testing;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RailCloud.Client;
 using RailCloud.LocalHost;
-using RailCloud.Signaling.Auth;
+using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.Testing;
 

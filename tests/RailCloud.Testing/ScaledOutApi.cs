@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RailCloud.Client;
 using RailCloud.LocalHost;
+using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.Testing;
 
@@ -89,7 +90,7 @@ public sealed class ScaledOutApi : IAsyncDisposable
     {
         var services = _hosts.First(h => h is not null)!.Services;
         await services.GetRequiredService<RailCloud.Signaling.Storage.Tables>().EnsureCreatedAsync();
-        if (await services.GetRequiredService<RailCloud.Signaling.Auth.AccountService>().CreateAsync(id, role, RailCloudStack.Password) is { } error)
+        if (await services.GetRequiredService<RailCloud.Signaling.Accounts.AccountService>().CreateAsync(id, role, RailCloudStack.Password) is { } error)
         {
             throw new InvalidOperationException(error.Message);
         }

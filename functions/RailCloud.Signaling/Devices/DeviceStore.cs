@@ -71,47 +71,30 @@ public sealed class DeviceStore(Tables tables)
 {
     private TableClient Table => tables.Devices;
 
-    public async Task<DeviceEntity?> GetAsync(string deviceId, CancellationToken cancellationToken = default)
-    {
-        var response = await Table.GetEntityIfExistsAsync<DeviceEntity>(DeviceEntity.Partition, deviceId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
-    }
+    /// <summary>Creates RailCloud's tables on a fresh deployment's first request (a flag check afterwards).</summary>
+    public Task EnsureTablesAsync(CancellationToken cancellationToken = default) => tables.EnsureCreatedAsync(cancellationToken);
+
+    public Task<DeviceEntity?> GetAsync(string deviceId, CancellationToken cancellationToken = default) =>
+        Table.FindAsync<DeviceEntity>(DeviceEntity.Partition, deviceId, cancellationToken);
 
     public async Task AddAsync(DeviceEntity device, CancellationToken cancellationToken = default) =>
         await Table.AddEntityAsync(device, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Writes the device back if nobody changed it since it was read.</summary>
-    public async Task<bool> TryUpdateAsync(DeviceEntity device, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await Table.UpdateEntityAsync(device, device.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryUpdateAsync(DeviceEntity device, CancellationToken cancellationToken = default) => Table.TryReplaceAsync(device, cancellationToken);
 
-    public async Task<IReadOnlyList<DeviceEntity>> ListAsync(CancellationToken cancellationToken = default)
-    {
-        var list = new List<DeviceEntity>();
-        await foreach (var device in Table.QueryAsync<DeviceEntity>(d => d.PartitionKey == DeviceEntity.Partition, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            list.Add(device);
-        }
-        return list;
-    }
+    /// <summary>Read, change, write with If-Match, again on a conflict; the device as last read (null when there is none) and whether it was written.</summary>
+    public Task<(DeviceEntity? Row, bool Written)> UpdateAsync(string deviceId, Func<DeviceEntity, bool> change, CancellationToken cancellationToken = default) =>
+        Optimistic.UpdateAsync(() => GetAsync(deviceId, cancellationToken), change, d => TryUpdateAsync(d, cancellationToken), $"Device {deviceId}");
+
+    public async Task<IReadOnlyList<DeviceEntity>> ListAsync(CancellationToken cancellationToken = default) =>
+        await Table.QueryAsync<DeviceEntity>(d => d.PartitionKey == DeviceEntity.Partition, cancellationToken: cancellationToken).ToListAsync().ConfigureAwait(false);
 
     public async Task AddCodeAsync(EnrolmentCodeEntity code, CancellationToken cancellationToken = default) =>
         await Table.AddEntityAsync(code, cancellationToken).ConfigureAwait(false);
 
-    public async Task<EnrolmentCodeEntity?> GetCodeAsync(string hash, CancellationToken cancellationToken = default)
-    {
-        var response = await Table.GetEntityIfExistsAsync<EnrolmentCodeEntity>(EnrolmentCodeEntity.Partition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
-    }
+    public Task<EnrolmentCodeEntity?> GetCodeAsync(string hash, CancellationToken cancellationToken = default) =>
+        Table.FindAsync<EnrolmentCodeEntity>(EnrolmentCodeEntity.Partition, hash, cancellationToken);
 
     /// <summary>
     /// Uses up a row that was read (a code, a nonce): of any number of racers holding it, exactly one gets true. The
@@ -131,53 +114,37 @@ public sealed class DeviceStore(Tables tables)
     public async Task DeleteCodeAsync(string hash, CancellationToken cancellationToken = default) =>
         await Table.DeleteEntityAsync(EnrolmentCodeEntity.Partition, hash, ETag.All, cancellationToken).ConfigureAwait(false);
 
-    public async Task<CurrentEnrolmentEntity?> GetCurrentAsync(string kioskId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Makes <paramref name="hash"/> the kiosk's current code and deletes the code it replaces; false when the pointer
+    /// kept changing (other supervisors making codes for this kiosk at the same moment).
+    /// </summary>
+    public async Task<bool> MakeCurrentAsync(string kioskId, string hash, CancellationToken cancellationToken = default)
     {
-        var response = await Table.GetEntityIfExistsAsync<CurrentEnrolmentEntity>(CurrentEnrolmentEntity.Partition, kioskId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
-    }
-
-    /// <summary>Makes <paramref name="hash"/> the kiosk's current code if the pointer is still as read (null: absent).</summary>
-    public async Task<bool> TrySetCurrentAsync(string kioskId, string hash, CurrentEnrolmentEntity? read, CancellationToken cancellationToken = default)
-    {
-        try
+        for (var attempt = 0; attempt < Optimistic.Attempts; attempt++)
         {
-            var row = new CurrentEnrolmentEntity { RowKey = kioskId, CodeHash = hash };
-            if (read is null)
+            var current = await Table.FindAsync<CurrentEnrolmentEntity>(CurrentEnrolmentEntity.Partition, kioskId, cancellationToken).ConfigureAwait(false);
+            var row = new CurrentEnrolmentEntity { RowKey = kioskId, CodeHash = hash, ETag = current?.ETag ?? default };
+            if (current is null ? await Table.TryAddAsync(row, cancellationToken).ConfigureAwait(false) : await Table.TryReplaceAsync(row, cancellationToken).ConfigureAwait(false))
             {
-                await Table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+                if (current is not null)
+                {
+                    await DeleteCodeAsync(current.CodeHash, cancellationToken).ConfigureAwait(false);
+                }
+                return true;
             }
-            else
-            {
-                await Table.UpdateEntityAsync(row, read.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            }
-            return true;
         }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
-        {
-            return false;
-        }
+        return false;
     }
 
     /// <summary>Records a single-use value; false when it was recorded before (a replay).</summary>
-    public async Task<bool> TryAddOnceAsync(string partition, string value, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await Table.AddEntityAsync(new OnceEntity { PartitionKey = partition, RowKey = value, ExpiresAt = expiresAt }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryAddOnceAsync(string partition, string value, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+        Table.TryAddAsync(new OnceEntity { PartitionKey = partition, RowKey = value, ExpiresAt = expiresAt }, cancellationToken);
 
     /// <summary>Uses up a single-use value: true once, for a value that exists and has not expired.</summary>
     public async Task<bool> TryConsumeOnceAsync(string partition, string value, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        var response = await Table.GetEntityIfExistsAsync<OnceEntity>(partition, value, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value!.ExpiresAt > now && await TryUseAsync(response.Value, response.Value.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        var once = await Table.FindAsync<OnceEntity>(partition, value, cancellationToken).ConfigureAwait(false);
+        return once is not null && once.ExpiresAt > now && await TryUseAsync(once, once.ExpiresAt, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes used-up and expired codes, nonces and assertion ids (reads already treat them as gone).</summary>

@@ -33,14 +33,14 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
         {
             logger.LogInformation("Refused {Method} {Path}: {Status} {Error}", httpContext.Request.Method, path, bad.StatusCode, bad.Message);
             return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? SignalingApi.Problem(bad.StatusCode, "Request body too large", $"A request body may be at most {SignalingApi.MaxJsonBodyBytes} bytes.", ErrorCodes.PayloadTooLarge)
-                : SignalingApi.Problem(bad.StatusCode, "Bad request", bad.Message, ErrorCodes.InvalidPayload);
+                ? Problems.Problem(bad.StatusCode, "Request body too large", $"A request body may be at most {Problems.MaxJsonBodyBytes} bytes.", ErrorCodes.PayloadTooLarge)
+                : Problems.Problem(bad.StatusCode, "Bad request", bad.Message, ErrorCodes.InvalidPayload);
         }
         if (BackendFailure.Is(exception, httpContext.RequestAborted))
         {
             logger.LogWarning("{Method} {Path} answered 503: storage or Web PubSub unavailable ({Error})", httpContext.Request.Method, path, FirstLine(exception));
             httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return SignalingApi.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "RailCloud cannot reach its storage or Web PubSub right now; try again in a few seconds.", ErrorCodes.Unavailable);
+            return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "RailCloud cannot reach its storage or Web PubSub right now; try again in a few seconds.", ErrorCodes.Unavailable);
         }
         logger.LogError(exception, "{Method} {Path} failed (reference {Reference})", httpContext.Request.Method, path, reference);
         return TypedResults.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Something went wrong",
