@@ -23,6 +23,9 @@ public enum DataKind
     Binary,
 }
 
+/// <summary>Who a connection is, fixed at its handshake: hub, connection id, user, protocol.</summary>
+public sealed record ConnectionIdentity(string Hub, string Id, string? UserId, ClientKind Kind, string? Subprotocol);
+
 /// <summary>
 /// One logical client connection. For reliable clients it outlives its socket: data messages carry a
 /// <c>sequenceId</c>, stay buffered until acknowledged, and are sent again when the client recovers.
@@ -40,16 +43,12 @@ public sealed class ClientConnection
     private int _generation;
     private long _eventId;
 
-    public ClientConnection(string hub, string id, string? userId, ClientKind kind, string? subprotocol, PermissionSet permissions, string? state)
+    public ClientConnection(ConnectionIdentity identity, PermissionSet permissions, string? state)
     {
-        Hub = hub;
-        Id = id;
-        UserId = userId;
-        Kind = kind;
-        Subprotocol = subprotocol;
+        (Hub, Id, UserId, Kind, Subprotocol) = identity;
         Permissions = permissions;
         ConnectionState = state;
-        ReconnectionToken = kind == ClientKind.ReliableJson ? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)) : null;
+        ReconnectionToken = Kind == ClientKind.ReliableJson ? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)) : null;
     }
 
     public string Hub { get; }

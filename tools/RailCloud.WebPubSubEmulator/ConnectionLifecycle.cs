@@ -4,7 +4,7 @@ using System.Text;
 namespace RailCloud.WebPubSubEmulator;
 
 /// <summary>Where every connection ends, whoever ends it: removed from its hub once, and <c>disconnected</c> sent upstream once.</summary>
-public sealed class ConnectionLifecycle(HubRegistry hubs, UpstreamInvoker upstream, AsyncEventTracker tracker, IHostApplicationLifetime lifetime, ILogger<ConnectionLifecycle> logger)
+public sealed class ConnectionLifecycle(HubRegistry hubs, UpstreamInvoker upstream, AsyncEventTracker tracker, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<ConnectionLifecycle> logger)
 {
     /// <summary>Ends a connection from the service side (REST close, policy, overflow); it cannot be recovered.</summary>
     public void Close(ClientConnection connection, WebSocketCloseStatus status, string reason)
@@ -60,7 +60,7 @@ public sealed class ConnectionLifecycle(HubRegistry hubs, UpstreamInvoker upstre
     }
 
     /// <summary>For a reliable client whose socket dropped: end it unless it comes back within the window.</summary>
-    public void ExpireUnlessRecovered(ClientConnection connection, int generation, TimeSpan window, TimeProvider time)
+    public void ExpireUnlessRecovered(ClientConnection connection, int generation, TimeSpan window)
     {
         tracker.Chain(connection, async () =>
         {

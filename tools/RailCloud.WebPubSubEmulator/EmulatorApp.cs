@@ -28,6 +28,7 @@ public static class EmulatorApp
         builder.Services.AddSingleton<AsyncEventTracker>();
         builder.Services.AddSingleton<ConnectionLifecycle>();
         builder.Services.AddSingleton<ClientEndpoint>();
+        builder.Services.AddSingleton<ClientSocket>();
         builder.Services.AddHttpClient<UpstreamInvoker>(c => c.Timeout = TimeSpan.FromSeconds(100));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
