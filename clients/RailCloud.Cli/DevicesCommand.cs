@@ -15,25 +15,25 @@ public static class DevicesCommand
         switch (args.At(1))
         {
             case "enrol" when args.At(2) is { } kioskId:
-            {
-                var enrolment = await api.CreateEnrolmentAsync(await SupervisorTokenAsync(api, args, cancellationToken), kioskId, cancellationToken);
-                Console.WriteLine($"Enrolment code for {enrolment.KioskId} (shown once, valid until {enrolment.ExpiresAt:u}, works once):");
-                Console.WriteLine($"  {enrolment.Code}");
-                Console.WriteLine($"Open on the kiosk:  {enrolment.Url}");
-                Console.WriteLine($"Or run there:       railcloud kiosk --enrol {enrolment.Code}");
-                return 0;
-            }
-            case "list":
-            {
-                var devices = await api.ListDevicesAsync(await SupervisorTokenAsync(api, args, cancellationToken), cancellationToken);
-                Console.WriteLine($"{"kiosk",-16} {"device",-37} {"name",-24} {"enrolled",-20} {"by",-16} last seen");
-                foreach (var d in devices)
                 {
-                    Console.WriteLine($"{d.KioskId,-16} {d.DeviceId,-37} {d.Name ?? "–",-24} {d.EnrolledAt,-20:u} {d.EnrolledBy,-16} {(d.LastSeen is { } seen ? seen.ToString("u") : "never")}");
+                    var enrolment = await api.CreateEnrolmentAsync(await SupervisorTokenAsync(api, args, cancellationToken), kioskId, cancellationToken);
+                    Console.WriteLine($"Enrolment code for {enrolment.KioskId} (shown once, valid until {enrolment.ExpiresAt:u}, works once):");
+                    Console.WriteLine($"  {enrolment.Code}");
+                    Console.WriteLine($"Open on the kiosk:  {enrolment.Url}");
+                    Console.WriteLine($"Or run there:       railcloud kiosk --enrol {enrolment.Code}");
+                    return 0;
                 }
-                Console.WriteLine(devices.Count == 1 ? "1 device" : $"{devices.Count} devices");
-                return 0;
-            }
+            case "list":
+                {
+                    var devices = await api.ListDevicesAsync(await SupervisorTokenAsync(api, args, cancellationToken), cancellationToken);
+                    Console.WriteLine($"{"kiosk",-16} {"device",-37} {"name",-24} {"enrolled",-20} {"by",-16} last seen");
+                    foreach (var d in devices)
+                    {
+                        Console.WriteLine($"{d.KioskId,-16} {d.DeviceId,-37} {d.Name ?? "–",-24} {d.EnrolledAt,-20:u} {d.EnrolledBy,-16} {(d.LastSeen is { } seen ? seen.ToString("u") : "never")}");
+                    }
+                    Console.WriteLine(devices.Count == 1 ? "1 device" : $"{devices.Count} devices");
+                    return 0;
+                }
             case "revoke" when args.At(2) is { } deviceId:
                 await api.RevokeDeviceAsync(await SupervisorTokenAsync(api, args, cancellationToken), deviceId, cancellationToken);
                 Console.WriteLine($"Revoked {deviceId}: its tokens no longer work and its connections were closed.");

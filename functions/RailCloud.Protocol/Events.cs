@@ -31,6 +31,21 @@ public static class Events
         RegisterKiosk, RegisterMonitor, StartMonitoring, StopMonitoring, Offer, Answer, IceCandidate, HeartbeatPing, CrewSignOn, CrewSignOff,
     };
 
+    /// <summary>The record of the contract each client event's data is (RailCloud.Protocol), by event name.</summary>
+    public static readonly IReadOnlyDictionary<string, Type> DataOf = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        [RegisterKiosk] = typeof(RegisterRequest),
+        [RegisterMonitor] = typeof(RegisterRequest),
+        [StartMonitoring] = typeof(StartMonitoringRequest),
+        [StopMonitoring] = typeof(StopMonitoringRequest),
+        [Offer] = typeof(OfferRequest),
+        [Answer] = typeof(AnswerRequest),
+        [IceCandidate] = typeof(IceCandidateRequest),
+        [HeartbeatPing] = typeof(HeartbeatRequest),
+        [CrewSignOn] = typeof(CrewSignOnRequest),
+        [CrewSignOff] = typeof(CrewSignOffRequest),
+    };
+
     /// <summary>The Web PubSub hub every RailCloud client connects to.</summary>
     public const string Hub = "railcloud";
 }

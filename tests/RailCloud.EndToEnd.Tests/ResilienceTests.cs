@@ -179,9 +179,9 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
                 ["Sessions:Ttl"] = "00:00:06",
                 ["Sessions:HeartbeatInterval"] = "00:00:02",
                 ["Sessions:SweepInterval"] = "00:00:00.500",
-            // The pages retry a failed heartbeat after 2, 4, 8, then every 10 s: after a long outage the next one may
-            // come 10 s after RailCloud is back, so the grace must be longer than that (the default, the TTL of 90 s, is).
-            ["Sessions:OutageGrace"] = "00:00:12",
+                // The pages retry a failed heartbeat after 2, 4, 8, then every 10 s: after a long outage the next one may
+                // come 10 s after RailCloud is back, so the grace must be longer than that (the default, the TTL of 90 s, is).
+                ["Sessions:OutageGrace"] = "00:00:12",
                 ["Logging:LogLevel:RailCloud"] = "Information",
             }, azurite, logs);
             var (kiosk, monitor, sessionId) = await WatchingAsync();

@@ -2,8 +2,8 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
-using RailCloud.Signaling.Storage;
 using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Storage;
 
 namespace RailCloud.Functions.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using RailCloud.Testing;
 using RailCloud.Signaling.Accounts;
+using RailCloud.Testing;
 
 namespace RailCloud.Infra.Tests;
 

@@ -4,8 +4,8 @@ using System.Text;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using RailCloud.Signaling.Devices;
-using RailCloud.Signaling.Storage;
 using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Storage;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -1,9 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using RailCloud.Signaling.Sessions;
 using RailCloud.Signaling.Storage;
 using RailCloud.WebPubSub;
-using RailCloud.Signaling.Sessions;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using RailCloud.Signaling.Storage;
 using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Storage;
 
 namespace RailCloud.LocalHost.Tests;
 

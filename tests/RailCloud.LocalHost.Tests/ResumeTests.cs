@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using RailCloud.Signaling.Storage;
-using RailCloud.Signaling.Sessions;
 using RailCloud.Signaling.Kiosks;
+using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Storage;
 
 namespace RailCloud.LocalHost.Tests;
 

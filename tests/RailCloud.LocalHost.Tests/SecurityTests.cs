@@ -5,10 +5,10 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using RailCloud.Signaling.Kiosks;
+using RailCloud.Signaling.Sessions;
 using RailCloud.Signaling.Storage;
 using RailCloud.WebPubSub;
-using RailCloud.Signaling.Sessions;
-using RailCloud.Signaling.Kiosks;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using RailCloud.Signaling.Storage;
 using RailCloud.Signaling.Sessions;
+using RailCloud.Signaling.Storage;
 
 namespace RailCloud.LocalHost.Tests;
 

@@ -4,8 +4,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using RailCloud.WebPubSub;
 using RailCloud.Testing;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Tests;
 

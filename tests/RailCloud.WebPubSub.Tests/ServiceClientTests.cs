@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using RailCloud.WebPubSub;
 using RailCloud.Testing;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.Signaling.Tests;
 

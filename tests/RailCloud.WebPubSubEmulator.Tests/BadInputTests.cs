@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
-using RailCloud.WebPubSub;
 using RailCloud.Testing;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.WebPubSubEmulator.Tests;
 

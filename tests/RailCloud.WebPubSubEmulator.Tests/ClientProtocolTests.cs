@@ -1,7 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
-using RailCloud.WebPubSub;
 using RailCloud.Testing;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.WebPubSubEmulator.Tests;
 

@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
-using RailCloud.WebPubSub;
 using RailCloud.Testing;
+using RailCloud.WebPubSub;
 
 namespace RailCloud.WebPubSubEmulator.Tests;
 

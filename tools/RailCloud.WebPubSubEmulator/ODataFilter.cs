@@ -130,7 +130,12 @@ public sealed class ODataFilter
 
     private static readonly Dictionary<string, int> Arity = new()
     {
-        ["length"] = 1, ["tolower"] = 1, ["toupper"] = 1, ["startswith"] = 2, ["endswith"] = 2, ["contains"] = 2,
+        ["length"] = 1,
+        ["tolower"] = 1,
+        ["toupper"] = 1,
+        ["startswith"] = 2,
+        ["endswith"] = 2,
+        ["contains"] = 2,
     };
 
     private enum Kind { Identifier, String, Number, Open, Close, Comma, End }

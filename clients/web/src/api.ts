@@ -1,10 +1,8 @@
-// The HTTP half of RailCloud, as the pages use it.
-
-export interface IceServer { urls: string[]; username?: string; credential?: string }
-export interface Login { accessToken: string; expiresAt: string; role: string; id: string }
-export interface Negotiated { url: string; expiresAt: string; iceServers: IceServer[] }
-export interface CrewOnDuty { crewId: string; name?: string; at: string }
-export interface KioskView { kioskId: string; online: boolean; lastSeen?: string; monitoredBy?: string; crew: CrewOnDuty[] }
+// The HTTP half of RailCloud, as the pages use it. Its types are the wire contract's (protocol.ts).
+import type {
+  AccountCreated, AccountView, CallerView, DeviceView, EnrolmentResponse, KioskView, LoginResponse, NegotiateResponse, NonceResponse,
+  PasswordReset,
+} from "./protocol";
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
@@ -15,7 +13,6 @@ export class ApiError extends Error {
   }
 }
 
-/** What config.json says: the API's base URL (in Azure the pages are a separate static site) and Entra ID sign-in, if set up. */
 /**
  * config.json: where the API is, and Entra ID sign-in when set up. knownAuthorities is only for an authority MSAL
  * does not know by itself (a custom domain, or the tests' local stand-in).
@@ -62,41 +59,39 @@ export async function call<T>(path: string, init: RequestInit, token?: string): 
 }
 
 export const login = (id: string, password: string) =>
-  call<Login>("/api/login", { method: "POST", body: JSON.stringify({ id, password }), headers: { "Content-Type": "application/json" } });
+  call<LoginResponse>("/api/login", { method: "POST", body: JSON.stringify({ id, password }), headers: { "Content-Type": "application/json" } });
 
-export const negotiate = (token: string) => call<Negotiated>("/api/negotiate", { method: "POST" }, token);
+export const negotiate = (token: string) => call<NegotiateResponse>("/api/negotiate", { method: "POST" }, token);
 
 export const logout = (token: string) => call<void>("/api/logout", { method: "POST" }, token);
 
-export const me = (token: string) => call<{ id: string; role: string; deviceId?: string }>("/api/me", { method: "GET" }, token);
+export const me = (token: string) => call<CallerView>("/api/me", { method: "GET" }, token);
 
 export const listKiosks = (token: string) => call<KioskView[]>("/api/kiosks", { method: "GET" }, token);
 
-// ---- Supervisors: devices and accounts ----
+export const deviceNonce = () => call<NonceResponse>("/api/devices/nonce", { method: "GET" });
 
-export interface DeviceView { deviceId: string; kioskId: string; name?: string; enrolledAt: string; enrolledBy: string; lastSeen?: string; userAgent?: string }
-export interface Enrolment { code: string; url: string; expiresAt: string; kioskId: string }
-export interface AccountView { id: string; role: string; source: string; createdAt: string; locked: boolean }
+// ---- Supervisors: devices and accounts ----
 
 const json = (body: unknown): RequestInit => ({ method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
 
 export const listDevices = (token: string) => call<DeviceView[]>("/api/devices", { method: "GET" }, token);
-export const createEnrolment = (token: string, kioskId: string) => call<Enrolment>(`/api/kiosks/${encodeURIComponent(kioskId)}/enrolments`, { method: "POST" }, token);
+export const createEnrolment = (token: string, kioskId: string) => call<EnrolmentResponse>(`/api/kiosks/${encodeURIComponent(kioskId)}/enrolments`, { method: "POST" }, token);
 export const revokeDevice = (token: string, deviceId: string) => call<void>(`/api/devices/${encodeURIComponent(deviceId)}`, { method: "DELETE" }, token);
 export const listAccounts = (token: string) => call<AccountView[]>("/api/accounts", { method: "GET" }, token);
 export const createAccount = (token: string, id: string, role: string, password?: string) =>
-  call<{ id: string; role: string; password?: string }>("/api/accounts", json({ id, role, password: password || undefined }), token);
+  call<AccountCreated>("/api/accounts", json({ id, role, password: password || undefined }), token);
 export const removeAccount = (token: string, id: string) => call<void>(`/api/accounts/${encodeURIComponent(id)}`, { method: "DELETE" }, token);
-export const resetPassword = (token: string, id: string) => call<{ id: string; password?: string }>(`/api/accounts/${encodeURIComponent(id)}/password`, json({}), token);
+export const resetPassword = (token: string, id: string) => call<PasswordReset>(`/api/accounts/${encodeURIComponent(id)}/password`, json({}), token);
 
 /**
  * A sign-in that renews its access token by itself: shortly before it expires, and whenever the API refuses it (a
  * logout elsewhere voids every earlier token). How it signs in again is the subclass's.
  */
 export abstract class RenewingSignIn {
-  constructor(public account: Login) {}
+  constructor(public account: LoginResponse) {}
 
-  protected abstract signInAgain(): Promise<Login>;
+  protected abstract signInAgain(): Promise<LoginResponse>;
 
   async token(renew = false): Promise<string> {
     if (renew || Date.parse(this.account.expiresAt) - Date.now() < 120_000) {
@@ -111,7 +106,7 @@ export abstract class RenewingSignIn {
  * dashboard stays signed in. A changed password or a removed account ends it: login says 401.
  */
 export class PasswordSignIn extends RenewingSignIn {
-  constructor(account: Login, private readonly password: string) { super(account); }
+  constructor(account: LoginResponse, private readonly password: string) { super(account); }
 
-  protected signInAgain(): Promise<Login> { return login(this.account.id, this.password); }
+  protected signInAgain(): Promise<LoginResponse> { return login(this.account.id, this.password); }
 }

@@ -2,10 +2,8 @@
 // one-click removal, and accounts (add, reset password, remove). Shown only when the API says the person is a
 // supervisor.
 import qrcode from "qrcode-generator";
-import {
-  ApiError, me, createAccount, createEnrolment, listAccounts, listDevices, removeAccount, resetPassword, revokeDevice,
-  type AccountView, type DeviceView,
-} from "./api";
+import { ApiError, me, createAccount, createEnrolment, listAccounts, listDevices, removeAccount, resetPassword, revokeDevice } from "./api";
+import type { AccountView, DeviceView } from "./protocol";
 import { explain, type TokenSource } from "./signaling";
 import { $, el, time } from "./ui";
 

@@ -1,7 +1,8 @@
 // An enrolled kiosk device: an ECDSA P-256 key made here with WebCrypto, not extractable, kept in IndexedDB (a
 // CryptoKey survives there as it is, still not extractable, across reloads and browser restarts), and the device id
 // the API gave it. The kiosk signs in with a short assertion signed by that key; nothing long-lived is stored or sent.
-import { RenewingSignIn, apiUrl, call, type Login } from "./api";
+import { RenewingSignIn, apiUrl, call, deviceNonce } from "./api";
+import type { DeviceRegistrationResponse, LoginResponse } from "./protocol";
 
 interface StoredDevice { deviceId: string; kioskId: string; privateKey: CryptoKey }
 
@@ -45,7 +46,7 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 export async function enrol(code: string, name: string | undefined): Promise<StoredDevice> {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
   const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);   // a public key is always exportable
-  const registered = await call<{ deviceId: string; kioskId: string }>("/api/devices", {
+  const registered = await call<DeviceRegistrationResponse>("/api/devices", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ code: code.trim(), publicKey: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, name }),
@@ -62,16 +63,16 @@ export async function enrol(code: string, name: string | undefined): Promise<Sto
  * and the usual short-lived token; renewed the same way shortly before it expires or when the API refuses it.
  */
 export class DeviceSignIn extends RenewingSignIn {
-  private constructor(account: Login, private readonly device: StoredDevice) { super(account); }
+  private constructor(account: LoginResponse, private readonly device: StoredDevice) { super(account); }
 
   static async start(device: StoredDevice): Promise<DeviceSignIn> {
     return new DeviceSignIn(await DeviceSignIn.signIn(device), device);
   }
 
-  protected signInAgain(): Promise<Login> { return DeviceSignIn.signIn(this.device); }
+  protected signInAgain(): Promise<LoginResponse> { return DeviceSignIn.signIn(this.device); }
 
-  private static async signIn(device: StoredDevice): Promise<Login> {
-    const { nonce } = await call<{ nonce: string }>("/api/devices/nonce", { method: "GET" });
+  private static async signIn(device: StoredDevice): Promise<LoginResponse> {
+    const { nonce } = await deviceNonce();
     const header = base64url(utf8(JSON.stringify({ alg: "ES256", typ: "JWT" })));
     const payload = base64url(utf8(JSON.stringify({
       sub: device.deviceId,
@@ -82,7 +83,7 @@ export class DeviceSignIn extends RenewingSignIn {
     })));
     // WebCrypto's ECDSA signature is r‖s, 64 bytes: exactly JWS's ES256 form.
     const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, device.privateKey, utf8(`${header}.${payload}`));
-    return call<Login>("/api/devices/token", {
+    return call<LoginResponse>("/api/devices/token", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ assertion: `${header}.${payload}.${base64url(signature)}` }),

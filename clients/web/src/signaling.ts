@@ -1,9 +1,8 @@
 // The Web PubSub half: one reliable connection that reconnects by itself, with RailCloud's events on top.
 import { WebPubSubClient, WebPubSubJsonReliableProtocol } from "@azure/web-pubsub-client";
-import { login, negotiate, ApiError, PasswordSignIn, type IceServer } from "./api";
+import { login, negotiate, ApiError, PasswordSignIn } from "./api";
+import type { ClientEvent, ClientEventData, EndReason, ErrorCode, IceServer, Role, ServerMessage } from "./protocol";
 import { addToTimeline, setStatus } from "./ui";
-
-export type ServerMessage = { event: string; [key: string]: any };
 
 export interface SignalingHandlers {
   onMessage(message: ServerMessage): void;
@@ -40,8 +39,9 @@ export class Signaling {
     this.client.on("connected", () => handlers.onConnected());
     this.client.on("disconnected", (e) => { if (!this.stopped) handlers.onDisconnected(e.message?.message ?? ""); });
     // Replies and messages to one connection come from the server; broadcasts to monitors come through their group.
+    // RailCloud sends only the contract's messages, each with its event.
     const deliver = (data: unknown) => {
-      if (data && typeof data === "object" && typeof (data as ServerMessage).event === "string") handlers.onMessage(data as ServerMessage);
+      if (data && typeof data === "object" && typeof (data as { event?: unknown }).event === "string") handlers.onMessage(data as ServerMessage);
     };
     this.client.on("server-message", (e) => deliver(e.message.data));
     this.client.on("group-message", (e) => deliver(e.message.data));
@@ -70,8 +70,8 @@ export class Signaling {
 
   stop(): void { this.stopped = true; this.client.stop(); }
 
-  /** Sends an event; the backend's answer (or refusal) arrives as a server message. */
-  async send(event: string, data: object): Promise<void> {
+  /** Sends an event with its data as the contract has it; the backend's answer (or refusal) arrives as a server message. */
+  async send<E extends ClientEvent>(event: E, data: ClientEventData[E]): Promise<void> {
     await this.client.sendEvent(event, data, "json");
   }
 }
@@ -131,31 +131,42 @@ export class Heartbeat {
   }
 }
 
-/** Plain words for every refusal code, for people at a screen. */
+/**
+ * Plain words for every refusal code of the contract, for people at a screen; null where the server's own message
+ * says it best (it names the account or explains the device's sign-in).
+ */
+const words: Record<ErrorCode, string | null> = {
+  "unauthorized": "You are not signed in (or your sign-in expired). Sign in again.",
+  "forbidden": "This account is not allowed to do that.",
+  "not-registered": "The connection is still being set up; try again in a moment.",
+  "unknown-kiosk": "There is no such kiosk.",
+  "kiosk-offline": "That kiosk is offline.",
+  "kiosk-busy": "Someone else is already watching that kiosk.",
+  "no-session": "There is no monitoring session for that kiosk.",
+  "not-session-member": "You are not part of that monitoring session.",
+  "invalid-payload": "The request was not understood.",
+  "payload-too-large": "The request was too large.",
+  "rate-limited": "Too many requests; slow down and try again.",
+  "unavailable": "RailCloud is unavailable right now; it will be retried.",
+  "not-on-duty": "That crew member is not signed on here.",
+  "crew-full": "This kiosk already has the most crew on duty it can hold (100); sign someone off first.",
+  "enrolment-invalid": "This enrolment code is wrong, has expired or was used already. Ask a supervisor for a new one.",
+  "assertion-invalid": null,
+  "nonce-invalid": null,
+  "assertion-replayed": null,
+  "device-revoked": "This device was removed; ask a supervisor for a new enrolment code.",
+  "device-unknown": "This device is not enrolled; ask a supervisor for a new enrolment code.",
+  "account-exists": null,
+  "unknown-account": null,
+};
+
+/** A refusal in plain words: the code's, or the server's own message for a code outside the contract. */
 export function explain(code: string, fallback?: string): string {
-  const words: Record<string, string> = {
-    "unauthorized": "You are not signed in (or your sign-in expired). Sign in again.",
-    "forbidden": "This account is not allowed to do that.",
-    "not-registered": "The connection is still being set up; try again in a moment.",
-    "unknown-kiosk": "There is no such kiosk.",
-    "kiosk-offline": "That kiosk is offline.",
-    "kiosk-busy": "Someone else is already watching that kiosk.",
-    "no-session": "There is no monitoring session for that kiosk.",
-    "not-session-member": "You are not part of that monitoring session.",
-    "invalid-payload": "The request was not understood.",
-    "payload-too-large": "The request was too large.",
-    "rate-limited": "Too many requests; slow down and try again.",
-    "unavailable": "RailCloud is unavailable right now; it will be retried.",
-    "not-on-duty": "That crew member is not signed on here.",
-    "crew-full": "This kiosk already has the most crew on duty it can hold (100); sign someone off first.",
-    "enrolment-invalid": "This enrolment code is wrong, has expired or was used already. Ask a supervisor for a new one.",
-    "device-revoked": "This device was removed; ask a supervisor for a new enrolment code.",
-    "device-unknown": "This device is not enrolled; ask a supervisor for a new enrolment code.",
-  };
-  return words[code] ?? fallback ?? code;
+  return (words as Record<string, string | null | undefined>)[code] ?? fallback ?? code;
 }
 
-export const endReasons: Record<string, string> = {
+/** Why a session ended, in plain words. */
+export const endReasons: Record<EndReason, string> = {
   "stopped": "monitoring was stopped",
   "kiosk-disconnected": "the kiosk disconnected",
   "monitor-disconnected": "the monitor disconnected",
@@ -164,20 +175,12 @@ export const endReasons: Record<string, string> = {
   "taken-over": "the same monitor account started watching it on another screen or connection",
 };
 
-/** RTCConfiguration from the backend's ICE servers. */
-export function rtcConfiguration(iceServers: IceServer[], relayOnly: boolean): RTCConfiguration {
-  return {
-    iceServers: iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
-    iceTransportPolicy: relayOnly ? "relay" : "all",
-  };
-}
-
 /**
  * Wires a page's sign-in form: logs in, checks the role, then lets the page connect. Errors are shown in plain
  * words next to the form; the form hides once signed in.
  */
 export function onSignIn(
-  form: HTMLFormElement, error: HTMLElement, status: HTMLElement, roles: string[], roleName: string,
+  form: HTMLFormElement, error: HTMLElement, status: HTMLElement, roles: Role[], roleName: string,
   connect: (signIn: PasswordSignIn) => Promise<void>,
 ): void {
   form.addEventListener("submit", async (event) => {

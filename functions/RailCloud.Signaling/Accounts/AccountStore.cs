@@ -29,7 +29,7 @@ public sealed class AccountEntity : ITableEntity
 public sealed class AccountStore(Tables tables)
 {
     /// <summary>Creates RailCloud's tables on a fresh deployment's first request (a flag check afterwards).</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken = default) => tables.EnsureCreatedAsync(cancellationToken);
+    public ValueTask EnsureTablesAsync(CancellationToken cancellationToken = default) => tables.EnsureCreatedAsync(cancellationToken);
 
     public Task<AccountEntity?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         tables.Accounts.FindAsync<AccountEntity>(AccountEntity.Partition, id, cancellationToken);

@@ -72,7 +72,7 @@ public sealed class DeviceStore(Tables tables)
     private TableClient Table => tables.Devices;
 
     /// <summary>Creates RailCloud's tables on a fresh deployment's first request (a flag check afterwards).</summary>
-    public Task EnsureTablesAsync(CancellationToken cancellationToken = default) => tables.EnsureCreatedAsync(cancellationToken);
+    public ValueTask EnsureTablesAsync(CancellationToken cancellationToken = default) => tables.EnsureCreatedAsync(cancellationToken);
 
     public Task<DeviceEntity?> GetAsync(string deviceId, CancellationToken cancellationToken = default) =>
         Table.FindAsync<DeviceEntity>(DeviceEntity.Partition, deviceId, cancellationToken);

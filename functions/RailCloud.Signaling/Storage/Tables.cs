@@ -22,12 +22,12 @@ public sealed class Tables(TableServiceClient service, string prefix)
     public async Task ProbeAsync(CancellationToken cancellationToken = default) =>
         await Accounts.GetEntityIfExistsAsync<TableEntity>("health", "probe", ["PartitionKey"], cancellationToken).ConfigureAwait(false);
 
-    public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
+    /// <summary>Creates the tables once per process; after that it is a flag check that completes synchronously.</summary>
+    public ValueTask EnsureCreatedAsync(CancellationToken cancellationToken = default) =>
+        _created ? ValueTask.CompletedTask : new(CreateAsync(cancellationToken));
+
+    private async Task CreateAsync(CancellationToken cancellationToken)
     {
-        if (_created)
-        {
-            return;
-        }
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
