@@ -69,19 +69,10 @@ public sealed class SessionLifecycle(SessionStore sessions, AuditStore audit, No
     /// </summary>
     public async Task<(bool Ended, SessionEntity? Session)> EndIfAsync(string kioskId, Func<SessionEntity, bool> isThisOne, string reason, bool tellMonitor, bool tellKiosk, CancellationToken cancellationToken = default)
     {
-        for (var attempt = 0; attempt < Storage.Optimistic.Attempts; attempt++)
-        {
-            var session = await sessions.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
-            if (session is null || !isThisOne(session))
-            {
-                return (false, session);
-            }
-            if (await EndAsync(session, reason, tellMonitor, tellKiosk, cancellationToken).ConfigureAwait(false))
-            {
-                return (true, session);
-            }
-        }
-        throw new StorageContentionException($"The session row of kiosk {kioskId} kept changing under {Storage.Optimistic.Attempts} attempts to end it.");
+        var (session, ended) = await Storage.Optimistic.UpdateAsync(
+            () => sessions.GetAsync(kioskId, cancellationToken), isThisOne,
+            row => EndAsync(row, reason, tellMonitor, tellKiosk, cancellationToken), $"The session row of kiosk {kioskId}").ConfigureAwait(false);
+        return (ended, session);
     }
 
     /// <summary>The sweep's part: sessions past their deadline end with <c>expired</c>, both sides told; how many did.</summary>
