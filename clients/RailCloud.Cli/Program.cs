@@ -89,13 +89,14 @@ static int Usage(int code, string? problem = null)
               Enrolment codes for unattended kiosks (shown once, with the kiosk page URL), and enrolled devices.
 
           kiosk   --id KIOSK_01 [--password P] [--api URL] [--camera /dev/video0 | --test-pattern]
-                  [--width 640] [--height 360] [--fps 15] [--local-address 127.0.0.1] [--placeholder]
+                  [--width 640] [--height 360] [--fps 15] [--local-address 127.0.0.1] [--relay-only] [--placeholder]
           kiosk   --enrol CODE [--name N] [--key-file PATH]     then later: kiosk --id KIOSK_01 (no password)
               The kiosk agent: streams live video with GStreamer (VP8) from the camera, or the test pattern when there
               is none (or with --test-pattern); answers each monitor's offer, trickles ICE with the TURN credentials
               from RailCloud, heartbeats, and reconnects by itself; it never exits on a network fault. Enrolled with
               --enrol, it keeps its device key in ~/.config/railcloud/devices/<kioskId>.json (or --key-file) and signs
-              in with it. Type "on <crewId> [name]" or "off <crewId>" to sign crew on or off. --placeholder makes it
+              in with it. --relay-only sends video only through TURN (the kiosk's own addresses stay hidden from
+              monitors). Type "on <crewId> [name]" or "off <crewId>" to sign crew on or off. --placeholder makes it
               the signaling-only simulator (placeholder SDP, no media; what `load` simulates).
           probe KIOSK_07 --id MONITOR_01 [--password P] [--duration 10s] [--timeout 20s] [--snapshot out.jpg]
                 [--relay-only] [--local-address 127.0.0.1]

@@ -138,7 +138,7 @@ public static partial class Simulators
                     ? $"Video ready in {t.Result.Took.TotalMilliseconds:F0} ms (plugins loaded, DTLS certificate made)."
                     : $"Video warm-up failed: {t.Exception?.InnerException?.Message}"),
                 TaskScheduler.Default);
-            return new Media.KioskMedia(source, Media.KioskMedia.LocalAddressesFrom(args), Say);
+            return new Media.KioskMedia(source, Media.KioskMedia.LocalAddressesFrom(args), Say, relayOnly: args.Get("relay-only") is not null);
         }
         catch (RailCloud.Media.MediaException ex)
         {

@@ -91,6 +91,11 @@ public sealed partial class RailCloudConnection : IAsyncDisposable
     public Task<JsonObject> StartMonitoringAsync(string kioskId, CancellationToken cancellationToken = default) =>
         RequestAsync(Events.StartMonitoring, new StartMonitoringRequest(kioskId), m => Is(m, Events.MonitoringStarted) && (string?)m["kioskId"] == kioskId, cancellationToken);
 
+    /// <summary>Starts watching <paramref name="kioskId"/> with the offer in the start: the kiosk gets it right after monitoring-started.</summary>
+    public Task<JsonObject> StartMonitoringAsync(string kioskId, string offerSdp, CancellationToken cancellationToken = default) =>
+        RequestAsync(Events.StartMonitoring, new StartMonitoringRequest(kioskId, new SessionDescription("offer", offerSdp)),
+            m => Is(m, Events.MonitoringStarted) && (string?)m["kioskId"] == kioskId, cancellationToken);
+
     public Task<JsonObject> StopMonitoringAsync(string kioskId, CancellationToken cancellationToken = default) =>
         RequestAsync(Events.StopMonitoring, new StopMonitoringRequest(kioskId), m => Is(m, Events.MonitoringStopped) && (string?)m["kioskId"] == kioskId, cancellationToken);
 

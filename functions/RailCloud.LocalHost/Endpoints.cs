@@ -30,7 +30,8 @@ public static class Endpoints
         // The pages read config.json: the API's base URL (here the same origin) and, when set, Entra ID sign-in
         // (WebClient:Entra:ClientId, :Authority, :Scope, and :KnownAuthorities for an authority MSAL does not know).
         // Answered before the static files, so a config.json that azd wrote for Azure never points local pages there.
-        var policy = ContentSecurityPolicy(root, app.Environment.ContentRootPath, app.Configuration, app.Services.GetRequiredService<WebPubSubServiceClient>().Endpoint);
+        var webPubSub = app.Services.GetRequiredService<WebPubSubServiceClient>();
+        var policy = ContentSecurityPolicy(root, app.Environment.ContentRootPath, app.Configuration, webPubSub.ClientEndpoint ?? webPubSub.Endpoint);
         // MSAL's hidden renewal frame comes back to auth-redirect.html: only that page may be framed, and only by this site.
         var (framed, unframed) = (policy.Replace("{ancestors}", "'self'", StringComparison.Ordinal), policy.Replace("{ancestors}", "'none'", StringComparison.Ordinal));
         app.Use(async (context, next) =>

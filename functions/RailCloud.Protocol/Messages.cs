@@ -60,7 +60,8 @@ public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, string? Continua
 /// <summary><c>register-kiosk</c>/<c>register-monitor</c>: the sessions this peer still holds after a new connection (none on a first start).</summary>
 public sealed record RegisterRequest(IReadOnlyList<string>? Resume = null);
 
-public sealed record StartMonitoringRequest(string? KioskId);
+/// <summary><c>start-monitoring</c>; it may carry the monitor's offer, which the kiosk then gets right after <c>monitoring-started</c>.</summary>
+public sealed record StartMonitoringRequest(string? KioskId, SessionDescription? Offer = null);
 
 public sealed record StopMonitoringRequest(string? KioskId);
 

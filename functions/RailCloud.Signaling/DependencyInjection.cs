@@ -22,6 +22,9 @@ public static class DependencyInjection
     /// </summary>
     public static IServiceCollection AddRailCloudSignaling(this IServiceCollection services)
     {
+        // The HTTP routes speak the contract as the events do: a field with no value is left out (protocol.ts has it
+        // optional), never written as null.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         services.AddOptions<SecretSettings>().ValidateOnStart();
         services.AddSingleton<IValidateOptions<SecretSettings>, SecretSettings.Check>();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

@@ -17,6 +17,12 @@ public sealed partial class WebPubSubOptions : IValidatableObject
     /// <summary>Service endpoint for managed-identity access (no key).</summary>
     public Uri? Endpoint { get; set; }
 
+    /// <summary>
+    /// Where clients open their WebSocket when that is not the service endpoint (a custom domain or a gateway in front
+    /// of the service); the client URL from negotiate names this host. Unset: the service endpoint.
+    /// </summary>
+    public Uri? ClientEndpoint { get; set; }
+
     /// <summary>The hub every call goes to.</summary>
     [Required]
     public string Hub { get; set; } = "";
@@ -36,6 +42,10 @@ public sealed partial class WebPubSubOptions : IValidatableObject
         if (string.IsNullOrWhiteSpace(ConnectionString) && Endpoint is null)
         {
             yield return new ValidationResult("Set WebPubSub:ConnectionString (local emulator) or WebPubSub:Endpoint (managed identity).", [nameof(ConnectionString), nameof(Endpoint)]);
+        }
+        if (ClientEndpoint is { } client && (!client.IsAbsoluteUri || client.Scheme is not ("http" or "https")))
+        {
+            yield return new ValidationResult($"WebPubSub:ClientEndpoint '{client}' is not an absolute http or https URL.", [nameof(ClientEndpoint)]);
         }
         foreach (var (name, value) in new[] { (nameof(ConnectionString), ConnectionString), (nameof(SecondaryConnectionString), SecondaryConnectionString) })
         {

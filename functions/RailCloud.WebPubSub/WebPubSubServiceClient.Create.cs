@@ -57,6 +57,6 @@ public sealed partial class WebPubSubServiceClient
             },
         };
         var http = new HttpClient(chain) { Timeout = TimeSpan.FromSeconds(30) };
-        return new WebPubSubServiceClient(http, endpoint, options.Hub, key, time);
+        return new WebPubSubServiceClient(http, endpoint, options.Hub, key, time) { ClientEndpoint = options.ClientEndpoint };
     }
 }

@@ -39,6 +39,9 @@ public sealed partial class WebPubSubServiceClient
 
     public Uri Endpoint { get; }
 
+    /// <summary>The host clients connect to, when not <see cref="Endpoint"/> (a custom domain or a gateway).</summary>
+    public Uri? ClientEndpoint { get; init; }
+
     public string Hub { get; }
 
     // ---- Client access ----
@@ -76,8 +79,9 @@ public sealed partial class WebPubSubServiceClient
             using var doc = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
             token = doc.RootElement.GetProperty("token").GetString() ?? throw new WebPubSubRequestException(response.StatusCode, null, "the answer had no token", "generate client token");
         }
-        var scheme = Endpoint.Scheme == "https" ? "wss" : "ws";
-        return new Uri($"{scheme}://{Endpoint.Authority}/client/hubs/{Uri.EscapeDataString(Hub)}?access_token={Uri.EscapeDataString(token)}");
+        var client = ClientEndpoint ?? Endpoint;
+        var scheme = client.Scheme == "https" ? "wss" : "ws";
+        return new Uri($"{scheme}://{client.Authority}/client/hubs/{Uri.EscapeDataString(Hub)}?access_token={Uri.EscapeDataString(token)}");
     }
 
     /// <summary>True when the service answers its health endpoint.</summary>

@@ -9,10 +9,13 @@ public sealed class BenchmarkBrowser : IAsyncDisposable
     private readonly IPlaywright _playwright;
     private readonly IBrowser _browser;
     private readonly Uri _baseUri;
+    private readonly string? _initScript;
 
-    private BenchmarkBrowser(IPlaywright playwright, IBrowser browser, Uri baseUri) => (_playwright, _browser, _baseUri) = (playwright, browser, baseUri);
+    private BenchmarkBrowser(IPlaywright playwright, IBrowser browser, Uri baseUri, string? initScript) =>
+        (_playwright, _browser, _baseUri, _initScript) = (playwright, browser, baseUri, initScript);
 
-    public static async Task<BenchmarkBrowser> LaunchAsync(Uri baseUri)
+    /// <param name="initScript">Runs in every page before its own scripts (see <see cref="WanPages.RelayOnly"/>).</param>
+    public static async Task<BenchmarkBrowser> LaunchAsync(Uri baseUri, string? initScript = null)
     {
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -22,15 +25,13 @@ public sealed class BenchmarkBrowser : IAsyncDisposable
             Args = ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
         });
-        return new BenchmarkBrowser(playwright, browser, baseUri);
+        return new BenchmarkBrowser(playwright, browser, baseUri, initScript);
     }
 
     /// <summary>A page of its own (own context, camera allowed) at <paramref name="path"/>, signed in, showing <paramref name="expected"/>.</summary>
     public async Task<IPage> SignInAsync(string path, string label, string id, string expected)
     {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = _baseUri.ToString() });
-        await context.GrantPermissionsAsync(["camera"]);
-        var page = await context.NewPageAsync();
+        var page = await NewPageAsync();
         await page.GotoAsync(path);
         await page.GetByLabel(label, new() { Exact = true }).FillAsync(id);
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(RailCloudStack.Password);
@@ -40,7 +41,18 @@ public sealed class BenchmarkBrowser : IAsyncDisposable
     }
 
     /// <summary>A blank page at the stack's origin, for in-page baselines.</summary>
-    public async Task<IPage> BlankPageAsync() => await (await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = _baseUri.ToString() })).NewPageAsync();
+    public Task<IPage> BlankPageAsync() => NewPageAsync();
+
+    private async Task<IPage> NewPageAsync()
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = _baseUri.ToString() });
+        await context.GrantPermissionsAsync(["camera"]);
+        if (_initScript is not null)
+        {
+            await context.AddInitScriptAsync(_initScript);
+        }
+        return await context.NewPageAsync();
+    }
 
     public async ValueTask DisposeAsync()
     {

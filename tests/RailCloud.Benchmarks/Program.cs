@@ -11,7 +11,9 @@ switch (command)
     case "native":
         return await NativePeersBenchmark.RunAsync(Option("--rounds", 10), Option("--sessions", 60));
     case "ttff":
-        return await TimeToFirstFrame.RunAsync(Option("--rounds", 10));
+        var profileAt = Array.IndexOf(args, "--profile");
+        var profile = RailCloud.Testing.Wan.WanProfile.Parse(profileAt > 0 && profileAt + 1 < args.Length ? args[profileAt + 1] : "lan");
+        return await TimeToFirstFrame.RunAsync(new(profile, Option("--rounds", 30), TimeSpan.FromSeconds(Option("--minute-seconds", 60)), !args.Contains("--browsers-only")));
     default:
         Console.WriteLine("""
             RailCloud benchmarks
@@ -22,8 +24,12 @@ switch (command)
               flood [--seconds 10]
                   An honest pair's relay latency before and during a signaling flood from one connection, a login
                   flood from one address and a negotiate flood with one token (production allowances).
-              ttff [--rounds 10]
-                  Time to first frame in Chromium through the whole stack, beside an in-page baseline.
+              ttff [--profile lan|city|4g] [--rounds 30] [--minute-seconds 60] [--browsers-only]
+                  Time to first frame over a simulated network (delaying proxies on every leg, media through TURN):
+                  browser → browser, the C# kiosk agent → browser and browser → C# probe, beside two pages signaling
+                  through a plain WebSocket relay over the same legs; median, p90, p99. Then what a session costs:
+                  Function invocations, table transactions and Web PubSub messages per session setup, per watched
+                  minute and per idle kiosk minute.
               native [--rounds 10] [--sessions 60]
                   Time to first frame browser → browser, C# kiosk agent → browser, browser → C# probe; the agent's CPU
                   and memory while it streams 640×360 at 15 fps, and its memory over that many more sessions.

@@ -50,6 +50,23 @@ public sealed class AccountApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheKioskListLeavesOutWhoWatchesWhenNobodyDoesAsTheContractSays()
+    {
+        // The dashboard refreshes this list every 10 s; a null here once showed every free kiosk as "Watched by null".
+        await _stack.CreateAccountAsync("KIOSK_22", Roles.Kiosk);
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_22");
+        using var http = new HttpClient { BaseAddress = _stack.BaseUri };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/kiosks");
+        request.Headers.Authorization = new("Bearer", _supervisor);
+        using var response = await http.SendAsync(request);
+        var listed = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray()
+            .Single(k => (string?)k!["kioskId"] == "KIOSK_22")!.AsObject();
+
+        Assert.True((bool)listed["online"]!);
+        Assert.False(listed.ContainsKey("monitoredBy"), listed.ToJsonString());
+    }
+
+    [Fact]
     public async Task BadAccountsAreRefusedWithStableCodesAndChangeNothing()
     {
         var duplicate = await RefusedAsync(() => _stack.Api.CreateAccountAsync(_supervisor, "MONITOR_01", Roles.Monitor, "a-long-password"));

@@ -63,6 +63,53 @@ public sealed class FlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheOfferMayComeWithTheStartAndTheKioskGetsItRightAfterMonitoringStarted()
+    {
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_01");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        kiosk.Received += m => order.Enqueue((string?)m["event"] ?? "");
+
+        var started = await monitor.StartMonitoringAsync("KIOSK_01", "v=0\r\no=- 7 8 IN IP4 127.0.0.1\r\n");
+        var offer = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.Offer, Wait);
+        await kiosk.SendAnswerAsync("MONITOR_01", "v=0\r\no=- 9 10 IN IP4 127.0.0.1\r\n");
+        var answer = await monitor.WaitForAsync(m => (string?)m["event"] == Events.Answer, Wait);
+        await monitor.SendIceCandidateAsync("KIOSK_01", "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host");
+        var candidate = await kiosk.WaitForAsync(m => (string?)m["event"] == Events.IceCandidate, Wait);
+
+        var sessionId = (string)started["sessionId"]!;
+        Assert.Equal([Events.MonitoringStarted, Events.Offer], order.Where(e => e is Events.MonitoringStarted or Events.Offer).Take(2));
+        Assert.Equal(("MONITOR_01", sessionId, "offer"), ((string?)offer["fromId"], (string?)offer["sessionId"], (string?)offer["offer"]!["type"]));
+        Assert.Contains("o=- 7 8", (string?)offer["offer"]!["sdp"]);
+        Assert.Equal(("KIOSK_01", sessionId), ((string?)answer["fromId"], (string?)answer["sessionId"]));
+        Assert.Equal(sessionId, (string?)candidate["sessionId"]);
+    }
+
+    [Theory]
+    [InlineData("{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}", ErrorCodes.InvalidPayload)]
+    [InlineData("{\"type\":\"offer\",\"sdp\":\"not an sdp\"}", ErrorCodes.InvalidPayload)]
+    [InlineData("{\"type\":\"offer\",\"sdp\":42}", ErrorCodes.InvalidPayload)]
+    [InlineData("\"v=0\"", ErrorCodes.InvalidPayload)]
+    [InlineData("{\"type\":\"offer\",\"sdp\":\"v=0BIG\"}", ErrorCodes.PayloadTooLarge)]
+    public async Task ABadOfferWithTheStartIsRefusedAndStartsNothing(string offer, string code)
+    {
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_02");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_01");
+        offer = offer.Replace("BIG", new string('a', 70_000), StringComparison.Ordinal);
+
+        var refusal = await Assert.ThrowsAsync<RailCloudException>(() =>
+            monitor.RequestAsync(Events.StartMonitoring, JsonNode.Parse($"{{\"kioskId\":\"KIOSK_02\",\"offer\":{offer}}}")!, m => (string?)m["event"] == Events.MonitoringStarted));
+        var kiosks = await _stack.Api.ListKiosksAsync(monitor.AccessToken);
+        var startedAfter = await monitor.StartMonitoringAsync("KIOSK_02");
+        var first = await kiosk.WaitForAsync(m => (string?)m["event"] is Events.MonitoringStarted or Events.Offer, Wait);
+
+        Assert.Equal(code, refusal.Code);
+        Assert.Null(kiosks.Single(k => k.KioskId == "KIOSK_02").MonitoredBy);
+        Assert.Equal(Events.MonitoringStarted, (string?)first["event"]);   // nothing was forwarded for the refused start
+        Assert.NotNull((string?)startedAfter["sessionId"]);
+    }
+
+    [Fact]
     public async Task RegisteringAMonitorListsTheKiosksWithTheirState()
     {
         await using var kiosk = await _stack.ConnectAsync("KIOSK_01");

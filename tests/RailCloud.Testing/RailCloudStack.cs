@@ -8,6 +8,11 @@ using RailCloud.Signaling.Accounts;
 
 namespace RailCloud.Testing;
 
+/// <summary>How a stack's parts reach each other: the API port the emulator calls, and API settings that point elsewhere.</summary>
+/// <param name="EmulatorToApi">The port the emulator's event handler calls for the API on this port.</param>
+/// <param name="ApiSettings">Settings that replace the API's own (its storage, Web PubSub and client endpoints).</param>
+public sealed record StackLinks(Func<int, int> EmulatorToApi, Func<EmulatorServer, AzuriteServer, IDictionary<string, string?>> ApiSettings);
+
 /// <summary>
 /// The whole local system over real sockets: Azurite (shared, each stack with its own tables), the Web PubSub
 /// emulator, and the local host with the signaling handlers, wired as run.sh wires them.
@@ -46,13 +51,18 @@ public sealed class RailCloudStack : IAsyncDisposable
 
     /// <param name="logs">Also receives the log of the API and the emulator (see <see cref="LogCapture"/>).</param>
     /// <param name="systemEvents">The system events the emulator sends the API (a drill leaves out <c>disconnected</c>).</param>
+    /// <param name="links">How the parts reach each other when not directly (a simulated network between them, see <see cref="Wan.WanStack"/>).</param>
     public static async Task<RailCloudStack> StartAsync(IDictionary<string, string?>? overrides = null, AzuriteServer? azurite = null, Action<IServiceCollection>? services = null,
-        ILoggerProvider? logs = null, string systemEvents = "connect,connected,disconnected")
+        ILoggerProvider? logs = null, string systemEvents = "connect,connected,disconnected", StackLinks? links = null)
     {
         azurite ??= await SharedAzurite.Value;
         var port = FreePort.Next();
-        var emulator = await EmulatorServer.StartAsync(EmulatorHandlerSettings(port, systemEvents), logs: logs);
+        var emulator = await EmulatorServer.StartAsync(EmulatorHandlerSettings(links?.EmulatorToApi(port) ?? port, systemEvents), logs: logs);
         var settings = Settings(azurite, emulator);
+        foreach (var (key, value) in links?.ApiSettings(emulator, azurite) ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;

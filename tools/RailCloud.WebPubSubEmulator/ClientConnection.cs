@@ -280,6 +280,7 @@ public sealed class ClientConnection
 
     private bool SendData(ReadOnlyMemory<byte> payload, DataKind kind, Action<Utf8JsonWriter> header)
     {
+        EmulatorMetrics.Delivered(payload.Length);
         if (Kind == ClientKind.Raw)
         {
             return Enqueue(new Outbound(payload, kind == DataKind.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, null, null));

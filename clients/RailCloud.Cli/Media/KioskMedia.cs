@@ -12,7 +12,7 @@ namespace RailCloud.Cli.Media;
 /// camera (or the test pattern) and trickles its candidates through RailCloud. A peer outlives the Web PubSub
 /// connection it was set up on (the video does not depend on it); it ends with its session.
 /// </summary>
-public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAddresses, Action<string> say) : IDisposable
+public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAddresses, Action<string> say, bool relayOnly = false) : IDisposable
 {
     private readonly Dictionary<string, Session> _sessions = [];
     private readonly Lock _gate = new();
@@ -68,7 +68,7 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
         session.Mids = MidsOf(sdp);
         try
         {
-            var options = new PeerOptions { IceServers = session.IceServers, LocalAddresses = localAddresses };
+            var options = new PeerOptions { IceServers = session.IceServers, LocalAddresses = localAddresses, RelayOnly = relayOnly };
             var (peer, answer) = await WebRtcPeer.AnswerAsync(sdp, source, options, candidate => session.Outgoing.Writer.TryWrite(candidate), cancellationToken);
             peer.IceConnectionStateChanged += state => say($"Video to {monitorId}: ICE {state}.");
             peer.Failed += error => say($"Video to {monitorId} failed: {error}");

@@ -10,6 +10,19 @@ export function rtcConfiguration(iceServers: IceServer[], relayOnly: boolean): R
   };
 }
 
+/**
+ * True when every TURN credential in <paramref name="iceServers"/> is good for <paramref name="minutes"/> more (RailCloud's
+ * TURN user names start with their expiry, in Unix seconds); servers without credentials never expire.
+ */
+export function freshFor(iceServers: IceServer[], minutes: number): boolean {
+  if (iceServers.length === 0) return false;
+  const until = Date.now() / 1000 + minutes * 60;
+  return iceServers.every((s) => {
+    const expiry = Number(s.username?.split(":")[0]);
+    return !s.username || !Number.isFinite(expiry) || expiry > until;
+  });
+}
+
 /** A local candidate as the contract sends it. */
 export function candidateOf(candidate: RTCIceCandidate): IceCandidateInit {
   return { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex };

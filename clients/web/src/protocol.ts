@@ -334,6 +334,7 @@ export interface SessionDescription {
 
 export interface StartMonitoringRequest {
   kioskId: string;
+  offer?: SessionDescription;
 }
 
 export interface StopMonitoringRequest {

@@ -11,7 +11,7 @@ namespace RailCloud.Signaling.Sessions;
 /// nobody else watching), exactly one session per kiosk from the store, and a monitor that can always get out of its
 /// own session.
 /// </summary>
-public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, SessionLifecycle lifecycle, IceServerProvider ice, IOptions<SessionOptions> options) : IHubEventHandler
+public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, SessionLifecycle lifecycle, IceServerProvider ice, Notifier notify, IOptions<SessionOptions> options) : IHubEventHandler
 {
     public IReadOnlyCollection<string> Events { get; } = [Protocol.Events.StartMonitoring, Protocol.Events.StopMonitoring];
 
@@ -24,9 +24,16 @@ public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, 
         {
             return e.Refuse(ErrorCodes.Forbidden, "Only monitors can start monitoring.");
         }
-        if (e.Read<StartMonitoringRequest>()?.KioskId is not { } kioskId || !EventData.IsId(kioskId))
+        var request = e.Read<StartMonitoringRequest>();
+        if (request?.KioskId is not { } kioskId || !EventData.IsId(kioskId))
         {
             return e.Refuse(ErrorCodes.InvalidPayload, "start-monitoring needs a valid kioskId.");
+        }
+        // The offer may come with the start (one round trip and one invocation fewer); checked as a separate one is.
+        var offer = request.Offer is null ? null : Signals.Description(Protocol.Events.StartMonitoring, kioskId, request.Offer, "offer");
+        if (offer?.Problem is { } problem)
+        {
+            return e.Refuse(offer.TooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidPayload, problem);
         }
         var kiosk = await kiosks.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
         if (kiosk is null)
@@ -59,6 +66,10 @@ public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, 
         await lifecycle.BeginAsync(session, outcome == StartOutcome.Started, takenOver, takenOverReason,
             new MonitoringStartedForKiosk(kioskId, session.SessionId, e.State.Id, ice.For(kioskId)), cancellationToken).ConfigureAwait(false);
         e.State.Remember(kioskId, session.SessionId, kioskId, session.KioskConnectionId, options.Value.RouteCachedUntil(e.Now, session));
+        if (offer?.Description is { } description)
+        {
+            await notify.ToSessionPeerAsync(kioskId, session.KioskConnectionId, session.SessionId, new OfferMessage(e.State.Id, session.SessionId, description), cancellationToken).ConfigureAwait(false);
+        }
         return e.Reply(new MonitoringStartedForMonitor(kioskId, session.SessionId, ice.For(e.State.Id)));
     }
 

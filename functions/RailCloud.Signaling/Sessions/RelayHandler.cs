@@ -89,7 +89,7 @@ public static class Signals
     private static Signal Malformed(string eventName, string what) =>
         new(null, null, null, $"{eventName} needs a valid targetId and {what} of the right types.");
 
-    private static Signal Description(string eventName, string? targetId, SessionDescription? description, string field)
+    public static Signal Description(string eventName, string? targetId, SessionDescription? description, string field)
     {
         if (!EventData.IsId(targetId))
         {

@@ -1,7 +1,7 @@
 // Watching kiosks: one session and one peer connection per tile. Starts go one at a time (so each refusal finds its
 // tile), a tile whose connection fails restarts ICE and then starts over, and a kiosk that does not answer is named.
-import { RemoteSide, candidateOf, rtcConfiguration } from "../peer";
-import type { AnswerMessage, ErrorMessage, IceCandidateMessage, MonitoringEnded, MonitoringStartedForMonitor, MonitoringStopped, RegisteredMonitor } from "../protocol";
+import { RemoteSide, candidateOf, freshFor, rtcConfiguration } from "../peer";
+import type { AnswerMessage, ErrorMessage, IceCandidateMessage, IceServer, MonitoringEnded, MonitoringStartedForMonitor, MonitoringStopped, RegisteredMonitor, SessionDescription } from "../protocol";
 import { endReasons, explain } from "../signaling";
 import { addToTimeline, el } from "../ui";
 import { remember, setWatchedBy } from "./kiosk-list";
@@ -31,9 +31,14 @@ export async function startMonitoring(kioskId: string, byHand = true): Promise<v
   if (window.railcloudFirstFrameAt) delete window.railcloudFirstFrameAt[kioskId];
   pendingStart = kioskId;
   try {
-    await dash.signaling?.send("start-monitoring", { kioskId });
+    // The peer is made and gathering while the start is on its way, and the offer goes with it: one round trip
+    // and one invocation fewer. With ICE servers about to expire the offer waits for monitoring-started's fresh ones.
+    const servers = dash.signaling?.iceServers ?? [];
+    const offer = freshFor(servers, 5) ? await prepareOffer(tile, kioskId, servers) : undefined;
+    await dash.signaling?.send("start-monitoring", offer ? { kioskId, offer } : { kioskId });
   } catch (error) {
     pendingStart = undefined;
+    stopMedia(tile);
     if (byHand) {
       // Not sent at all: no tile is left behind, and the banner says what to do.
       closeTile(kioskId, remember);
@@ -91,13 +96,47 @@ export function onRegistered(message: RegisteredMonitor): void {
   if (resumed.length > 0) addToTimeline(page.timeline, `Back online; ${resumed.length} session(s) resumed (their video never stopped)`, "session");
 }
 
+/** A peer for <paramref name="kioskId"/>'s tile, gathering from now on; its offer, for the start to carry. */
+async function prepareOffer(tile: Tile, kioskId: string, iceServers: IceServer[]): Promise<SessionDescription> {
+  stopMedia(tile);
+  const pc = newPeer(tile, kioskId, iceServers);
+  tile.offered = true;
+  tile.outbox = [];
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  return { type: "offer", sdp: offer.sdp ?? "" };
+}
+
+/** The tile's receiving peer connection: video in, candidates out (held in the outbox until the session is known). */
+function newPeer(tile: Tile, kioskId: string, iceServers: IceServer[]): RTCPeerConnection {
+  const pc = new RTCPeerConnection(rtcConfiguration(iceServers, page.relayOnly.checked));
+  tile.pc = pc;
+  tile.remote = new RemoteSide(pc);
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (e) => {
+    tile.video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    void tile.video.play().catch(() => undefined);
+  };
+  pc.onicecandidate = (e) => {
+    if (!e.candidate || tile.pc !== pc) return;
+    if (tile.outbox) tile.outbox.push(candidateOf(e.candidate));
+    else void dash.signaling?.send("ice-candidate", { targetId: kioskId, candidate: candidateOf(e.candidate) }).catch(() => undefined);
+  };
+  pc.onconnectionstatechange = () => onConnectionState(tile, pc, kioskId);
+  return pc;
+}
+
 export async function onStarted(message: MonitoringStartedForMonitor): Promise<void> {
   const existing = dash.tiles.get(message.kioskId);
   if (existing) existing.retries = 0;
   if (pendingStart === message.kioskId) pendingStart = undefined;
   window.setTimeout(nextStart, 0);
+  // Each start brings fresh TURN credentials: the next start's early peer uses them.
+  if (dash.signaling && message.iceServers?.length) dash.signaling.iceServers = message.iceServers;
   const tile = dash.tiles.get(message.kioskId) ?? createTile(message.kioskId);
-  stopMedia(tile);
+  const prepared = tile.offered && tile.pc ? tile.pc : undefined;
+  if (!prepared) stopMedia(tile);
+  tile.offered = false;
   tile.sessionId = message.sessionId;
   tile.stats = freshStats();
   tile.noCamera = false;
@@ -107,20 +146,17 @@ export async function onStarted(message: MonitoringStartedForMonitor): Promise<v
   tile.message.textContent = "Waiting for video…";
   setWatchedBy(message.kioskId, dash.monitorId);
   addToTimeline(page.timeline, `Watching ${message.kioskId}`, "session");
-  const pc = new RTCPeerConnection(rtcConfiguration(message.iceServers ?? [], page.relayOnly.checked));
-  tile.pc = pc;
-  tile.remote = new RemoteSide(pc);
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.ontrack = (e) => {
-    tile.video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-    void tile.video.play().catch(() => undefined);
-  };
-  pc.onicecandidate = (e) => {
-    if (e.candidate) void dash.signaling?.send("ice-candidate", { targetId: message.kioskId, candidate: candidateOf(e.candidate) }).catch(() => undefined);
-  };
-  pc.onconnectionstatechange = () => onConnectionState(tile, pc, message.kioskId);
+  const pc = prepared ?? newPeer(tile, message.kioskId, message.iceServers ?? []);
   tile.timer = window.setInterval(() => void updateStats(tile), 1000);
-  await sendOffer(tile, message.kioskId, false).catch((e: Error) => { tile.message.textContent = `Could not send the offer (${e.message}).`; });
+  if (prepared) {
+    // The offer went with the start: what was gathered meanwhile follows it now, the rest as it comes.
+    const early = tile.outbox ?? [];
+    tile.outbox = undefined;
+    for (const candidate of early) void dash.signaling?.send("ice-candidate", { targetId: message.kioskId, candidate }).catch(() => undefined);
+  } else {
+    tile.outbox = undefined;
+    await sendOffer(tile, message.kioskId, false).catch((e: Error) => { tile.message.textContent = `Could not send the offer (${e.message}).`; });
+  }
   window.clearTimeout(tile.answerTimer);
   tile.answerTimer = window.setTimeout(() => {
     if (tile.pc !== pc || pc.remoteDescription) return;
@@ -189,12 +225,16 @@ export function onEnded(message: MonitoringEnded): void {
   addToTimeline(page.timeline, `${message.kioskId}: session ended, ${reason}`, "session");
 }
 
+/** A message for this tile's session; or, while its start (with the offer) is on its way, for the session it will get. */
+const forSession = (tile: Tile | undefined, sessionId: string): tile is Tile =>
+  !!tile?.remote && (tile.sessionId === sessionId || (!tile.sessionId && !!tile.offered));
+
 export function onAnswer(message: AnswerMessage): void {
   const tile = dash.tiles.get(message.fromId);
-  if (!tile?.remote || tile.sessionId !== message.sessionId) return;
+  if (!forSession(tile, message.sessionId)) return;
   window.clearTimeout(tile.answerTimer);
   tile.notAnswering = false;
-  void tile.remote.accept({ type: "answer", sdp: message.answer.sdp })
+  void tile.remote!.accept({ type: "answer", sdp: message.answer.sdp })
     .catch((e: Error) => addToTimeline(page.timeline, `${message.fromId}: the answer could not be used (${e.message})`, "error"));
   // A kiosk without a camera answers without sending video: say so rather than show a black tile.
   if (!/^a=(sendonly|sendrecv)\r?$/m.test(message.answer.sdp ?? "")) {
@@ -206,7 +246,7 @@ export function onAnswer(message: AnswerMessage): void {
 
 export function onCandidate(message: IceCandidateMessage): void {
   const tile = dash.tiles.get(message.fromId);
-  if (tile?.remote && tile.sessionId === message.sessionId) tile.remote.addCandidate(message.candidate);
+  if (forSession(tile, message.sessionId)) tile.remote!.addCandidate(message.candidate);
 }
 
 /** A refused start: the tile goes (or, for an automatic start, waits), and the reason is shown. True when it was one. */
@@ -220,6 +260,7 @@ export function onStartRefused(message: ErrorMessage): boolean {
   const text = explain(message.code, message.message);
   // A refusal leaves no dead tile: the tile goes, the reason stays on the banner and in the events.
   if (tile && !tile.sessionId) {
+    stopMedia(tile);   // the peer made for the offer
     const ownOldSession = message.code === "kiosk-busy" && dash.kiosks.get(kioskId)?.monitoredBy === dash.monitorId;
     if (!byHand && ownOldSession && (tile.retries = (tile.retries ?? 0) + 1) <= 10) {
       // This screen's session from before a reload, not yet ended by RailCloud: it goes within seconds.

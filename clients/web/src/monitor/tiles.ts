@@ -1,6 +1,7 @@
 // The video tiles: one per watched kiosk, in a grid that fills the screen in wall mode, each with its stats
 // (folded into a badge), a message line, and a frozen-video warning.
 import { readVideoStats, type RemoteSide } from "../peer";
+import type { IceCandidateInit } from "../protocol";
 import { addToTimeline, el } from "../ui";
 import { dash, page } from "./state";
 
@@ -15,6 +16,10 @@ export interface Tile {
   restartTimer?: number;
   sessionId?: string;
   pc?: RTCPeerConnection;
+  /** The start carried this peer's offer: monitoring-started finds the peer ready and gathering. */
+  offered?: boolean;
+  /** Local candidates gathered before the session was known; sent when monitoring-started comes. */
+  outbox?: IceCandidateInit[];
   remote?: RemoteSide;
   element: HTMLElement;
   video: HTMLVideoElement;
@@ -91,6 +96,8 @@ export function stopMedia(tile: Tile): void {
   window.clearTimeout(tile.restartTimer);
   tile.pc?.close();
   tile.pc = undefined;
+  tile.offered = false;
+  tile.outbox = undefined;
   tile.remote = undefined;
   tile.sessionId = undefined;
   tile.video.srcObject = null;
