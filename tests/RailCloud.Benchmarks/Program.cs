@@ -13,7 +13,7 @@ switch (command)
     case "ttff":
         var profileAt = Array.IndexOf(args, "--profile");
         var profile = RailCloud.Testing.Wan.WanProfile.Parse(profileAt > 0 && profileAt + 1 < args.Length ? args[profileAt + 1] : "lan");
-        return await TimeToFirstFrame.RunAsync(new(profile, Option("--rounds", 30), TimeSpan.FromSeconds(Option("--minute-seconds", 60)), !args.Contains("--browsers-only")));
+        return await TimeToFirstFrame.RunAsync(new(profile, Option("--rounds", 30), TimeSpan.FromSeconds(Option("--minute-seconds", 60)), args.Contains("--native")));
     default:
         Console.WriteLine("""
             RailCloud benchmarks
@@ -24,9 +24,9 @@ switch (command)
               flood [--seconds 10]
                   An honest pair's relay latency before and during a signaling flood from one connection, a login
                   flood from one address and a negotiate flood with one token (production allowances).
-              ttff [--profile lan|city|4g] [--rounds 30] [--minute-seconds 60] [--browsers-only]
+              ttff [--profile lan|city|4g] [--rounds 30] [--minute-seconds 60] [--native]
                   Time to first frame over a simulated network (delaying proxies on every leg, media through TURN):
-                  browser → browser, the C# kiosk agent → browser and browser → C# probe, beside two pages signaling
+                  browser → browser (with --native also the C# kiosk agent → browser and browser → C# probe), beside two pages signaling
                   through a plain WebSocket relay over the same legs; median, p90, p99. Then what a session costs:
                   Function invocations, table transactions and Web PubSub messages per session setup, per watched
                   minute and per idle kiosk minute.

@@ -97,13 +97,18 @@ public static partial class TimeToFirstFrame
             {CostRow($"watched minute (one session, {settings.Minute.TotalSeconds:0} s)", watched, settings.Minute.TotalMinutes)}
             {CostRow($"idle kiosk minute (online, nobody watching, {settings.Minute.TotalSeconds:0} s)", idle, settings.Minute.TotalMinutes)}
 
-            Invocations per session setup, by handler: {string.Join(", ", sessions.ByHandler().Select(h => $"{h.Handler} {(double)h.Count / (browsers.Count + 1):0.#}"))}
+            Invocations per session setup, by handler: {ByHandler(sessions, browsers.Count + 1)}
+            Per watched minute: {ByHandler(watched, settings.Minute.TotalMinutes)}
+            Per idle minute: {ByHandler(idle, settings.Minute.TotalMinutes)}
             """);
         return 0;
     }
 
     private static string Row(string pair, Stats product, Stats baseline) =>
         $"| {pair} | {product.Median:F0} ms | {product.P90:F0} ms | {product.P99:F0} ms | {baseline.Median:F0} ms | {baseline.P90:F0} ms | {baseline.P99:F0} ms | {(product.Median / baseline.Median).ToString("F2", CultureInfo.InvariantCulture)}× |";
+
+    private static string ByHandler(CostMeter.Totals totals, double per) =>
+        string.Join(", ", totals.ByHandler().Select(h => $"{h.Handler} {h.Count / per:0.#}"));
 
     private static string CostRow(string what, CostMeter.Totals totals, double per) =>
         $"| {what} | {totals.Invocations / per:0.0} | {totals.Storage / per:0.0} | {totals.Messages / per:0.0} ({totals.Units / per:0.0}) |";
@@ -158,7 +163,17 @@ public static partial class TimeToFirstFrame
     private static async Task StartAsync(IPage monitor, string kioskId)
     {
         await monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" }).ClickAsync();
-        await monitor.WaitForFunctionAsync($"() => window.railcloudFirstFrameAt && window.railcloudFirstFrameAt.{kioskId}", null, new() { Timeout = 30_000, PollingInterval = 20 });
+        try
+        {
+            await monitor.WaitForFunctionAsync($"() => window.railcloudFirstFrameAt && window.railcloudFirstFrameAt.{kioskId}", null, new() { Timeout = 30_000, PollingInterval = 20 });
+        }
+        catch (TimeoutException)
+        {
+            // Say what the dashboard saw, so a run that gets no video can be diagnosed.
+            var tile = string.Join(" | ", await monitor.Locator(".tile-message").AllInnerTextsAsync());
+            var events = await monitor.Locator("#timeline").InnerTextAsync();
+            throw new InvalidOperationException($"No video from {kioskId} within 30 s. The dashboard's tile says: {tile}; its events:\n{events}");
+        }
     }
 
     private static async Task StopAsync(IPage monitor, string kioskId)

@@ -3,7 +3,7 @@
 // RailCloud and hands each message to the part of the page it is about.
 import type { RenewingSignIn } from "./api";
 import { storedDevice } from "./device";
-import { answer, beginSession, endSession, hasCamera, prepareNext, startCamera } from "./kiosk/answering";
+import { answer, beginSession, endSession, hasCamera, startCamera } from "./kiosk/answering";
 import { flushCrew, loadQueue, queued, refused, setOnDuty } from "./kiosk/crew";
 import { deviceRemoved, setUpDevice } from "./kiosk/enrolment";
 import { kiosk, page } from "./kiosk/state";
@@ -94,10 +94,7 @@ function onMessage(message: ServerMessage): void {
       }
       kiosk.registered = true;
       showOnline();
-      if (!session) {
-        addToTimeline(page.timeline, "Online");
-        prepareNext();
-      }
+      if (!session) addToTimeline(page.timeline, "Online");
       heartbeat.start(message.heartbeatSeconds ?? 30);
       void flushCrew();
       break;

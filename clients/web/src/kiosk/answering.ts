@@ -1,6 +1,6 @@
 // The answering side of WebRTC: the camera (tried again when a monitor comes and there was none), one peer
 // connection per session that answers the monitor's offer and trickles its candidates back.
-import { RemoteSide, candidateOf, freshFor, rtcConfiguration } from "../peer";
+import { RemoteSide, candidateOf, rtcConfiguration } from "../peer";
 import type { IceServer, OfferMessage } from "../protocol";
 import { $, addToTimeline, setStatus } from "../ui";
 import { kiosk, page } from "./state";
@@ -25,34 +25,11 @@ export async function startCamera(): Promise<void> {
   }
 }
 
-/** The next session's peer, made ahead: the camera attached and, with a candidate pool, its TURN allocation done. */
-let warm: { pc: RTCPeerConnection; withCamera: boolean } | undefined;
-let warmTimer: number | undefined;
-
-/** Makes (or makes again) the peer the next monitor gets; none while a session runs or without fresh ICE servers. */
-export function prepareNext(): void {
-  window.clearTimeout(warmTimer);
-  warm?.pc.close();
-  warm = undefined;
-  const servers = kiosk.signaling?.iceServers ?? [];
-  if (kiosk.session || !kiosk.registered || !freshFor(servers, 15)) return;
-  const pc = new RTCPeerConnection({ ...rtcConfiguration(servers, false), iceCandidatePoolSize: 1 });
-  camera?.getTracks().forEach((track) => pc.addTrack(track, camera!));
-  warm = { pc, withCamera: camera !== undefined };
-  // Made again every ten minutes, so its TURN allocation and credentials never go stale.
-  warmTimer = window.setTimeout(prepareNext, 10 * 60_000);
-}
-
-/** A monitor watches this kiosk now: a peer connection with the camera (the one made ahead, when there is one), ready for its offer. */
+/** A monitor watches this kiosk now: a peer connection with the camera, ready for its offer. */
 export function beginSession(sessionId: string, monitorId: string, iceServers: IceServer[]): void {
-  endSession(false);
-  // Each start brings fresh TURN credentials: the next peer made ahead uses them.
-  if (kiosk.signaling && iceServers.length > 0) kiosk.signaling.iceServers = iceServers;
-  window.clearTimeout(warmTimer);
-  const ready = warm;
-  warm = undefined;
-  const pc = ready?.pc ?? new RTCPeerConnection(rtcConfiguration(iceServers, false));
-  if (!ready?.withCamera) camera?.getTracks().forEach((track) => pc.addTrack(track, camera!));
+  endSession();
+  const pc = new RTCPeerConnection(rtcConfiguration(iceServers, false));
+  camera?.getTracks().forEach((track) => pc.addTrack(track, camera!));
   pc.onicecandidate = (e) => {
     if (e.candidate && kiosk.session?.pc === pc) {
       void kiosk.signaling?.send("ice-candidate", { targetId: monitorId, candidate: candidateOf(e.candidate) }).catch(() => undefined);
@@ -86,10 +63,8 @@ export async function answer(message: OfferMessage): Promise<void> {
   await kiosk.signaling?.send("answer", { targetId: message.fromId, answer: { type: "answer", sdp: description.sdp ?? "" } });
 }
 
-/** Ends the session's peer; <paramref name="next"/>: and makes the next one ahead. */
-export function endSession(next = true): void {
+export function endSession(): void {
   kiosk.session?.pc.close();
   kiosk.session = undefined;
   setStatus(page.viewer, "Not being viewed", "idle");
-  if (next) window.setTimeout(prepareNext, 0);
 }
