@@ -129,11 +129,24 @@ public static class ProbeCommand
         var sessionId = (string)reply["sessionId"]!;
         var outgoing = Channel.CreateUnbounded<IceCandidate>();
         WebRtcPeer? peer = null;
+        // The kiosk's candidates may overtake its answer (or come while it is being applied): kept until it is.
+        var early = new List<(int MLineIndex, string Candidate)>();
+        var accepted = false;
+        var gate = new Lock();
         void FromKiosk(JsonObject message)
         {
             if ((string?)message["event"] == Events.IceCandidate && (string?)message["sessionId"] == sessionId && message["candidate"] is JsonObject candidate)
             {
-                peer?.AddRemoteCandidate((int?)candidate["sdpMLineIndex"] ?? 0, (string?)candidate["candidate"] ?? "");
+                var item = ((int?)candidate["sdpMLineIndex"] ?? 0, (string?)candidate["candidate"] ?? "");
+                lock (gate)
+                {
+                    if (!accepted)
+                    {
+                        early.Add(item);
+                        return;
+                    }
+                }
+                peer?.AddRemoteCandidate(item.Item1, item.Item2);
             }
         }
         connection.Received += FromKiosk;
@@ -162,6 +175,16 @@ public static class ProbeCommand
                 return new Result(kioskId, Exit.NoMedia, $"no media: {kioskId} did not answer within {settings.Timeout.TotalSeconds:0} s.");
             }
             await peer.AcceptAnswerAsync((string?)answer["answer"]?["sdp"] ?? "", cancellationToken);
+            List<(int MLineIndex, string Candidate)> waiting;
+            lock (gate)
+            {
+                accepted = true;
+                waiting = [.. early];
+            }
+            foreach (var (index, line) in waiting)
+            {
+                peer.AddRemoteCandidate(index, line);
+            }
             var deadline = started + (long)(settings.Timeout.TotalSeconds * Stopwatch.Frequency);
             while (peer.Received.FramesDecoded == 0 && Stopwatch.GetTimestamp() < deadline && peer.Error is null)
             {

@@ -23,6 +23,9 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
         public string MonitorId { get; } = monitorId;
         public IReadOnlyList<IceServer> IceServers { get; } = iceServers;
         public WebRtcPeer? Peer { get; set; }
+
+        /// <summary>The monitor's candidates that came while the peer was being built (the offer may come with the start, its candidates right after): added once it is.</summary>
+        public List<(int MLineIndex, string Candidate)> Early { get; } = [];
         public Channel<IceCandidate> Outgoing { get; } = Channel.CreateUnbounded<IceCandidate>();
         public Dictionary<int, string> Mids { get; set; } = [];
         public CancellationTokenSource Stop { get; } = new();
@@ -72,9 +75,16 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
             var (peer, answer) = await WebRtcPeer.AnswerAsync(sdp, source, options, candidate => session.Outgoing.Writer.TryWrite(candidate), cancellationToken);
             peer.IceConnectionStateChanged += state => say($"Video to {monitorId}: ICE {state}.");
             peer.Failed += error => say($"Video to {monitorId} failed: {error}");
+            List<(int MLineIndex, string Candidate)> early;
             lock (_gate)
             {
                 session.Peer = peer;
+                early = [.. session.Early];
+                session.Early.Clear();
+            }
+            foreach (var (index, line) in early)
+            {
+                Add(peer, index, line, monitorId);
             }
             await (connection() ?? throw new RailCloudException(ErrorCodes.Unavailable, "not connected")).SendAnswerAsync(monitorId, answer, cancellationToken);
             say($"Answered {monitorId}'s offer with {Describe(source)}.");
@@ -112,25 +122,41 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
         }
     }
 
-    /// <summary>A candidate from the monitor.</summary>
+    /// <summary>A candidate from the monitor: added to the session's peer, or kept until the peer is built.</summary>
     public void Candidate(JsonObject message)
     {
+        if (message["candidate"] is not JsonObject candidate)
+        {
+            return;
+        }
+        var (index, line) = ((int?)candidate["sdpMLineIndex"] ?? 0, (string?)candidate["candidate"] ?? "");
         WebRtcPeer? peer;
         lock (_gate)
         {
-            peer = _sessions.GetValueOrDefault((string?)message["sessionId"] ?? "")?.Peer;
+            if (_sessions.GetValueOrDefault((string?)message["sessionId"] ?? "") is not { } session)
+            {
+                return;
+            }
+            peer = session.Peer;
+            if (peer is null)
+            {
+                session.Early.Add((index, line));
+                return;
+            }
         }
-        if (peer is not null && message["candidate"] is JsonObject candidate)
+        Add(peer, index, line, (string?)message["fromId"]);
+    }
+
+    private void Add(WebRtcPeer peer, int index, string line, string? from)
+    {
+        try
         {
-            try
-            {
-                peer.AddRemoteCandidate((int?)candidate["sdpMLineIndex"] ?? 0, (string?)candidate["candidate"] ?? "");
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException or MediaException)
-            {
-                // The session ended meanwhile, or GStreamer would not take it: the agent goes on either way.
-                say($"A candidate from {(string?)message["fromId"]} was not used: {ex.Message}");
-            }
+            peer.AddRemoteCandidate(index, line);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or MediaException)
+        {
+            // The session ended meanwhile, or GStreamer would not take it: the agent goes on either way.
+            say($"A candidate from {from} was not used: {ex.Message}");
         }
     }
 
