@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RailCloud.Testing;
 
@@ -10,7 +9,7 @@ namespace RailCloud.Benchmarks;
 /// each, after one warm-up): browser → browser, the C# kiosk agent → the dashboard in Chromium, the kiosk page in
 /// Chromium → the C# probe; then the agent's CPU and memory while it streams 640×360 at 15 fps to a probe.
 /// </summary>
-public static partial class NativePeersBenchmark
+public static class NativePeersBenchmark
 {
     public static async Task<int> RunAsync(int rounds, int sessions)
     {
@@ -23,26 +22,11 @@ public static partial class NativePeersBenchmark
         string[] api = ["--api", stack.BaseUri.ToString()];
         await using var browser = await BenchmarkBrowser.LaunchAsync(stack.BaseUri);
         Task<IPage> SignInAsync(string path, string label, string id, string expected) => browser.SignInAsync(path, label, id, expected);
-        async Task<List<double>> ClickToFirstFrameAsync(IPage monitor, string kioskId)
-        {
-            var times = new List<double>();
-            for (var round = 0; round < rounds + 1; round++)
-            {
-                await monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" }).ClickAsync();
-                await monitor.WaitForFunctionAsync($"() => window.railcloudFirstFrameAt && window.railcloudFirstFrameAt.{kioskId}", null, new() { Timeout = 30_000, PollingInterval = 20 });
-                var ms = await monitor.EvaluateAsync<double>($"() => window.railcloudFirstFrameAt.{kioskId} - window.railcloudClickedAt.{kioskId}");
-                if (round > 0) times.Add(ms);
-                await monitor.GetByRole(AriaRole.Button, new() { Name = $"Stop monitoring {kioskId}" }).ClickAsync();
-                await Assertions.Expect(monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" })).ToBeEnabledAsync(new() { Timeout = 15_000 });
-            }
-            return times;
-        }
-
         var monitor = await SignInAsync("/monitor", "Monitor id", "MONITOR_01", "Connected");
 
         // Browser → browser.
         var kioskPage = await SignInAsync("/kiosk", "Kiosk id", "KIOSK_01", "Online");
-        var browsers = await ClickToFirstFrameAsync(monitor, "KIOSK_01");
+        var browsers = await TimeToFirstFrame.ClickToFirstFrameAsync(monitor, "KIOSK_01", rounds);
 
         // The kiosk page → the C# probe: the probe's own "first frame … after the start" (start = its start-monitoring).
         var toProbe = new List<double>();
@@ -53,7 +37,7 @@ public static partial class NativePeersBenchmark
             {
                 throw new InvalidOperationException("The probe got no video:\n" + output);
             }
-            if (round > 0) toProbe.Add(FirstFrame(output));
+            if (round > 0) toProbe.Add(TimeToFirstFrame.FirstFrame(output));
         }
         await kioskPage.Context.CloseAsync();
 
@@ -63,7 +47,7 @@ public static partial class NativePeersBenchmark
             new Dictionary<string, string> { ["MALLOC_ARENA_MAX"] = "2" });
         await agent.WaitForOutputAsync("KIOSK_02 is online", TimeSpan.FromSeconds(30));
         await Assertions.Expect(monitor.GetByRole(AriaRole.Button, new() { Name = "Start monitoring KIOSK_02" })).ToBeEnabledAsync(new() { Timeout = 15_000 });
-        var fromAgent = await ClickToFirstFrameAsync(monitor, "KIOSK_02");
+        var fromAgent = await TimeToFirstFrame.ClickToFirstFrameAsync(monitor, "KIOSK_02", rounds);
 
         // The agent's CPU and memory while it streams to a probe for 10 s (and idle, for comparison).
         var pid = agent.Process.Id;
@@ -99,9 +83,9 @@ public static partial class NativePeersBenchmark
 
             | pair | time to first frame: median | min | max |
             |---|---|---|---|
-            | browser kiosk → browser monitor (click on Start → first decoded frame) | {Median(browsers):F0} ms | {browsers.Min():F0} ms | {browsers.Max():F0} ms |
-            | C# kiosk agent → browser monitor (click on Start → first decoded frame) | {Median(fromAgent):F0} ms | {fromAgent.Min():F0} ms | {fromAgent.Max():F0} ms |
-            | browser kiosk → C# probe (start-monitoring sent → first decoded frame) | {Median(toProbe):F0} ms | {toProbe.Min():F0} ms | {toProbe.Max():F0} ms |
+            | browser kiosk → browser monitor (click on Start → first decoded frame) | {Stats.Of(browsers).Median:F0} ms | {browsers.Min():F0} ms | {browsers.Max():F0} ms |
+            | C# kiosk agent → browser monitor (click on Start → first decoded frame) | {Stats.Of(fromAgent).Median:F0} ms | {fromAgent.Min():F0} ms | {fromAgent.Max():F0} ms |
+            | browser kiosk → C# probe (start-monitoring sent → first decoded frame) | {Stats.Of(toProbe).Median:F0} ms | {toProbe.Min():F0} ms | {toProbe.Max():F0} ms |
 
             | the kiosk agent (test pattern, VP8 640×360 at 15 fps) | CPU (of one core) | resident memory |
             |---|---|---|
@@ -115,18 +99,6 @@ public static partial class NativePeersBenchmark
             {string.Join("\n", memory.Select(m => $"| {m.Sessions} | {m.RssMiB:F0} MiB |"))}
             """);
         return 0;
-    }
-
-    private static double FirstFrame(string output) =>
-        double.Parse(FirstFramePattern().Match(output).Groups[1].Value, CultureInfo.InvariantCulture) * 1000;
-
-    [GeneratedRegex(@"First frame ([0-9.]+) s after the start")]
-    private static partial Regex FirstFramePattern();
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>CPU used by the process (utime + stime from /proc, as a percentage of one core) over a while, and its resident memory at the end.</summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using RailCloud.Cli.Load;
 using RailCloud.Protocol;
 using RailCloud.Signaling.Hub;
 using RailCloud.Testing;
@@ -176,7 +177,8 @@ public static partial class TimeToFirstFrame
         return times;
     }
 
-    private static async Task<List<double>> ClickToFirstFrameAsync(IPage monitor, string kioskId, int rounds, List<double>? into = null)
+    /// <summary>Click on Start → first decoded frame, <paramref name="rounds"/> times after a warm-up, stopping after each.</summary>
+    internal static async Task<List<double>> ClickToFirstFrameAsync(IPage monitor, string kioskId, int rounds, List<double>? into = null)
     {
         var times = into ?? [];
         for (var round = 0; round < rounds + 1; round++)
@@ -211,7 +213,8 @@ public static partial class TimeToFirstFrame
         await Assertions.Expect(monitor.GetByRole(AriaRole.Button, new() { Name = $"Start monitoring {kioskId}" })).ToBeEnabledAsync(new() { Timeout = 15_000 });
     }
 
-    private static double FirstFrame(string output) =>
+    /// <summary>The probe's "First frame … s after the start", in milliseconds.</summary>
+    internal static double FirstFrame(string output) =>
         double.Parse(FirstFramePattern().Match(output).Groups[1].Value, CultureInfo.InvariantCulture) * 1000;
 
     [GeneratedRegex(@"First frame ([0-9.]+) s after the start")]

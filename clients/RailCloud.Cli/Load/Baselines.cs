@@ -38,32 +38,8 @@ public static class Baselines
     /// <summary>Pair i's two sockets meet at /relay/i; each frame goes to the other side unchanged.</summary>
     private static async Task<Result> PlainWebSocketAsync(int pairs, int rate, TimeSpan phase, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        await using var app = builder.Build();
-        app.UseWebSockets();
-        var sides = new System.Collections.Concurrent.ConcurrentDictionary<string, WebSocket>();
-        app.Map("/relay/{pair}/{side}", async (HttpContext context, string pair, string side) =>
-        {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            sides[$"{pair}/{side}"] = socket;
-            var buffer = new byte[4096];
-            while (true)
-            {
-                var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-                if (sides.TryGetValue($"{pair}/{(side == "a" ? "b" : "a")}", out var other))
-                {
-                    await other.SendAsync(buffer.AsMemory(0, received.Count), WebSocketMessageType.Text, true, CancellationToken.None);
-                }
-            }
-        });
-        await app.StartAsync(cancellationToken);
-        var baseUri = new Uri(app.Urls.First().Replace("http", "ws", StringComparison.Ordinal));
+        await using var relay = await PlainRelay.StartAsync();
+        var baseUri = new Uri($"ws://127.0.0.1:{relay.Port}/");
         var arrivals = new Arrivals();
         var clients = new List<(RawSocket A, RawSocket B)>();
         for (var i = 0; i < pairs; i++)
@@ -71,7 +47,7 @@ public static class Baselines
             clients.Add((await RawSocket.ConnectAsync(new Uri(baseUri, $"/relay/{i}/a"), null, m => m.GetProperty("n").GetInt64(), arrivals),
                          await RawSocket.ConnectAsync(new Uri(baseUri, $"/relay/{i}/b"), null, m => m.GetProperty("n").GetInt64(), arrivals)));
         }
-        while (sides.Count < pairs * 2)
+        while (relay.Connected < pairs * 2)
         {
             await Task.Delay(10, cancellationToken);
         }

@@ -11,7 +11,7 @@ namespace RailCloud.Signaling.Sessions;
 /// nobody else watching), exactly one session per kiosk from the store, and a monitor that can always get out of its
 /// own session.
 /// </summary>
-public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, SessionLifecycle lifecycle, IceServerProvider ice, Notifier notify, IOptions<SessionOptions> options) : IHubEventHandler
+public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, SessionLifecycle lifecycle, IceServerProvider ice, IOptions<SessionOptions> options) : IHubEventHandler
 {
     public IReadOnlyCollection<string> Events { get; } = [Protocol.Events.StartMonitoring, Protocol.Events.StopMonitoring];
 
@@ -64,12 +64,8 @@ public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, 
             return e.Refuse(ErrorCodes.KioskBusy, $"Kiosk {kioskId} is already being watched by {session.MonitorId}.");
         }
         await lifecycle.BeginAsync(session, outcome == StartOutcome.Started, takenOver, takenOverReason,
-            new MonitoringStartedForKiosk(kioskId, session.SessionId, e.State.Id, ice.For(kioskId)), cancellationToken).ConfigureAwait(false);
+            new MonitoringStartedForKiosk(kioskId, session.SessionId, e.State.Id, ice.For(kioskId)), offer?.Description, cancellationToken).ConfigureAwait(false);
         e.State.Remember(kioskId, session.SessionId, kioskId, session.KioskConnectionId, options.Value.RouteCachedUntil(e.Now, session));
-        if (offer?.Description is { } description)
-        {
-            await notify.ToSessionPeerAsync(kioskId, session.KioskConnectionId, session.SessionId, new OfferMessage(e.State.Id, session.SessionId, description), cancellationToken).ConfigureAwait(false);
-        }
         return e.Reply(new MonitoringStartedForMonitor(kioskId, session.SessionId, ice.For(e.State.Id)));
     }
 

@@ -18,7 +18,7 @@ public sealed class SessionLifecycle(SessionStore sessions, AuditStore audit, No
     /// so both of that one's members are, the kiosk before it hears of the new session. A new session is then told to
     /// its kiosk (<paramref name="kioskNotice"/>) and recorded.
     /// </summary>
-    public async Task BeginAsync(SessionEntity session, bool started, SessionEntity? takenOver, string? takenOverReason, MonitoringStartedForKiosk kioskNotice, CancellationToken cancellationToken)
+    public async Task BeginAsync(SessionEntity session, bool started, SessionEntity? takenOver, string? takenOverReason, MonitoringStartedForKiosk kioskNotice, SessionDescription? offer, CancellationToken cancellationToken)
     {
         await notify.JoinSessionAsync(session.SessionId, [session.KioskConnectionId, session.MonitorConnectionId], cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
@@ -36,6 +36,14 @@ public sealed class SessionLifecycle(SessionStore sessions, AuditStore audit, No
         {
             logger.LogInformation("Session {SessionId}: {MonitorId} is watching {KioskId}", session.SessionId, session.MonitorId, session.KioskId);
             await notify.ToConnectionAsync(session.KioskConnectionId, kioskNotice, cancellationToken).ConfigureAwait(false);
+        }
+        if (offer is not null)
+        {
+            // The offer that came with the start: right after monitoring-started, before the audit write.
+            await notify.ToSessionPeerAsync(session.KioskId, session.KioskConnectionId, session.SessionId, new OfferMessage(session.MonitorId, session.SessionId, offer), cancellationToken).ConfigureAwait(false);
+        }
+        if (started)
+        {
             await audit.AddAsync(new AuditEntry("session-started", now, session.KioskId, MonitorId: session.MonitorId, SessionId: session.SessionId), cancellationToken).ConfigureAwait(false);
         }
     }

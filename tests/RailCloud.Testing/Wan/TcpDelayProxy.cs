@@ -73,7 +73,7 @@ public sealed class TcpDelayProxy : IAsyncDisposable
             return;   // the target is down: the client's connection just closes, as a refused one would
         }
         // SYN, SYN-ACK: the first bytes leave after one round trip.
-        var handshake = Stopwatch.GetTimestamp() + ToTicks(_delay.OneWay * 2);
+        var handshake = Stopwatch.GetTimestamp() + Delay.Ticks(_delay.OneWay * 2);
         // Each direction ends when its sender closes, after what was in flight has arrived (HTTP half-closes).
         await Task.WhenAll(
             PumpAsync(client, server, handshake, done.Token),
@@ -96,7 +96,7 @@ public sealed class TcpDelayProxy : IAsyncDisposable
                 {
                     break;
                 }
-                lastDue = Math.Max(lastDue, Stopwatch.GetTimestamp() + ToTicks(_delay.Next()));
+                lastDue = _delay.DueAfter(lastDue);
                 queue.Writer.TryWrite((lastDue, buffer[..read]));
             }
         }
@@ -114,7 +114,7 @@ public sealed class TcpDelayProxy : IAsyncDisposable
         {
             await foreach (var (due, data) in queue.ReadAllAsync(cancellationToken))
             {
-                await WaitUntilAsync(due, cancellationToken);
+                await Delay.WaitUntilAsync(due, cancellationToken);
                 await to.SendAsync(data, SocketFlags.None, cancellationToken);
             }
             to.Shutdown(SocketShutdown.Send);
@@ -122,17 +122,6 @@ public sealed class TcpDelayProxy : IAsyncDisposable
         catch (Exception)
         {
             // the other side went away or the proxy stopped
-        }
-    }
-
-    internal static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
-
-    internal static async Task WaitUntilAsync(long due, CancellationToken cancellationToken)
-    {
-        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-        if (wait > TimeSpan.FromMilliseconds(0.5))
-        {
-            await Task.Delay(wait, cancellationToken);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -31,11 +30,6 @@ public sealed class UdpDelayProxy : IAsyncDisposable
     }
 
     public int Port { get; }
-
-    /// <summary>Datagrams forwarded in both directions so far.</summary>
-    public long Datagrams => Interlocked.Read(ref _datagrams);
-
-    private long _datagrams;
 
     public static UdpDelayProxy Start(int targetPort, Delay delay) => new(targetPort, delay);
 
@@ -137,7 +131,7 @@ public sealed class UdpDelayProxy : IAsyncDisposable
         {
             lock (_queue)
             {
-                _lastDue = Math.Max(_lastDue, Stopwatch.GetTimestamp() + TcpDelayProxy.ToTicks(_proxy._delay.Next()));
+                _lastDue = _proxy._delay.DueAfter(_lastDue);
                 _queue.Writer.TryWrite((_lastDue, data));
             }
         }
@@ -149,11 +143,10 @@ public sealed class UdpDelayProxy : IAsyncDisposable
             {
                 await foreach (var (due, data) in _queue.Reader.ReadAllAsync(token))
                 {
-                    await TcpDelayProxy.WaitUntilAsync(due, token);
+                    await Delay.WaitUntilAsync(due, token);
                     try
                     {
                         await send(data, token);
-                        Interlocked.Increment(ref _proxy._datagrams);
                     }
                     catch (SocketException)
                     {

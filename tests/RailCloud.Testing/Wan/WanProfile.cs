@@ -14,6 +14,26 @@ public sealed record Delay(TimeSpan OneWay, TimeSpan Jitter)
         return TimeSpan.FromMilliseconds(Math.Max(0, ms));
     }
 
+    /// <summary>
+    /// When a chunk or datagram that arrives now is due at the other end (a <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp): after its delay, and never before the one sent ahead of it (<paramref name="lastDue"/>).
+    /// </summary>
+    public long DueAfter(long lastDue) =>
+        Math.Max(lastDue, System.Diagnostics.Stopwatch.GetTimestamp() + Ticks(Next()));
+
+    /// <summary><paramref name="span"/> in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    public static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Waits until the timestamp <paramref name="due"/> (at once when it has passed or is under half a millisecond away).</summary>
+    public static async Task WaitUntilAsync(long due, CancellationToken cancellationToken)
+    {
+        var wait = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), due);
+        if (wait > TimeSpan.FromMilliseconds(0.5))
+        {
+            await Task.Delay(wait, cancellationToken);
+        }
+    }
+
     public override string ToString() => Jitter > TimeSpan.Zero ? $"{OneWay.TotalMilliseconds:0} ms ± {Jitter.TotalMilliseconds:0} ms" : $"{OneWay.TotalMilliseconds:0} ms";
 }
 

@@ -10,12 +10,11 @@ public sealed class WanStack : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _parts;
 
-    private WanStack(WanProfile profile, RailCloudStack stack, CoturnServer turn, UdpDelayProxy turnProxy, Uri clientUri, List<IAsyncDisposable> parts)
+    private WanStack(WanProfile profile, RailCloudStack stack, CoturnServer turn, Uri clientUri, List<IAsyncDisposable> parts)
     {
         Profile = profile;
         Stack = stack;
         Turn = turn;
-        TurnProxy = turnProxy;
         ClientUri = clientUri;
         _parts = parts;
     }
@@ -23,13 +22,9 @@ public sealed class WanStack : IAsyncDisposable
     public WanProfile Profile { get; }
     public RailCloudStack Stack { get; }
     public CoturnServer Turn { get; }
-    public UdpDelayProxy TurnProxy { get; }
 
     /// <summary>The API (and the pages) as a client reaches it: over the client leg.</summary>
     public Uri ClientUri { get; }
-
-    /// <summary>The TURN URL clients get: coturn over UDP, behind the client leg.</summary>
-    public string TurnUrl => $"turn:127.0.0.1:{TurnProxy.Port}?transport=udp";
 
     public static async Task<WanStack> StartAsync(WanProfile profile, IDictionary<string, string?>? overrides = null)
     {
@@ -73,7 +68,7 @@ public sealed class WanStack : IAsyncDisposable
         try
         {
             var stack = await RailCloudStack.StartAsync(overrides, links: links);
-            return new WanStack(profile, stack, turn, turnProxy, clientToApi!.Through(stack.BaseUri), parts);
+            return new WanStack(profile, stack, turn, clientToApi!.Through(stack.BaseUri), parts);
         }
         catch
         {

@@ -5,19 +5,24 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace RailCloud.Benchmarks;
+namespace RailCloud.Cli.Load;
 
 /// <summary>
-/// The baseline's signaling: one plain WebSocket relay on 127.0.0.1, no checks, no storage. The two sides of a
-/// pair meet at <c>/relay/{pair}/{a|b}</c> and each text frame goes to the other side unchanged.
+/// The baselines' relay: one plain WebSocket relay on 127.0.0.1, no checks, no storage. The two sides of a pair
+/// meet at <c>/relay/{pair}/{a|b}</c> and each message goes to the other side unchanged; <c>/</c> is an empty page
+/// of this origin for in-browser baselines (no page policy limits where it connects).
 /// </summary>
 public sealed class PlainRelay : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, WebSocket> _sides;
 
-    private PlainRelay(WebApplication app, int port) => (_app, Port) = (app, port);
+    private PlainRelay(WebApplication app, ConcurrentDictionary<string, WebSocket> sides, int port) => (_app, _sides, Port) = (app, sides, port);
 
     public int Port { get; }
+
+    /// <summary>The sides connected so far.</summary>
+    public int Connected => _sides.Count;
 
     public static async Task<PlainRelay> StartAsync()
     {
@@ -26,7 +31,6 @@ public sealed class PlainRelay : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.UseWebSockets();
-        // A page of its own origin for the baseline's scripts (no policy limits where it connects).
         app.MapGet("/", () => Results.Content("<!doctype html><title>baseline</title>", "text/html"));
         var sides = new ConcurrentDictionary<string, WebSocket>();
         app.Map("/relay/{pair}/{side}", async (HttpContext context, string pair, string side) =>
@@ -68,7 +72,7 @@ public sealed class PlainRelay : IAsyncDisposable
         });
         await app.StartAsync();
         var port = new Uri(app.Urls.First()).Port;
-        return new PlainRelay(app, port);
+        return new PlainRelay(app, sides, port);
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
