@@ -158,11 +158,13 @@ public static class ProbeCommand
             (peer, var offer) = await WebRtcPeer.OfferToReceiveAsync(options, c => outgoing.Writer.TryWrite(c), snapshots: settings.Snapshot is not null, cancellationToken: cancellationToken);
             var answered = connection.WaitForAsync(m => (string?)m["event"] == Events.Answer && (string?)m["sessionId"] == sessionId, settings.Timeout, cancellationToken);
             await connection.SendOfferAsync(kioskId, offer, cancellationToken);
+            // webrtcbin names its m-lines "video0"…: a candidate sent with another mid is refused by the browser.
+            var mids = Media.KioskMedia.MidsOf(offer);
             trickle = Task.Run(async () =>
             {
                 await foreach (var candidate in outgoing.Reader.ReadAllAsync(stop.Token))
                 {
-                    await connection.SendIceCandidateAsync(kioskId, candidate.Candidate, "0", candidate.MLineIndex, stop.Token);
+                    await connection.SendIceCandidateAsync(kioskId, candidate.Candidate, mids.GetValueOrDefault(candidate.MLineIndex, "0"), candidate.MLineIndex, stop.Token);
                 }
             }, CancellationToken.None);
             JsonObject answer;

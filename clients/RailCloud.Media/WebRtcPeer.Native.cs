@@ -51,6 +51,66 @@ public sealed partial class WebRtcPeer
     }
 
     /// <summary>
+    /// Gives back the TURN allocations of this peer's ICE agent (a refresh with lifetime 0 each). webrtcbin 1.22 never
+    /// does: libnice only forgets them when the agent is freed, and coturn keeps each for its lifetime (10 minutes),
+    /// counted against the TURN user's quota (12 in infra/coturn), so a kiosk that keeps its TURN username would get no
+    /// relay after a dozen quick sessions. Waits at most <paramref name="limit"/> for the server; false if it did not answer.
+    /// </summary>
+    private unsafe bool ReleaseTurnAllocations(TimeSpan limit)
+    {
+        var ice = GObject.GetProperty(_webrtc, "ice-agent", GObject.TypeObject, GObject.ValueDupObject);
+        var agent = ice == IntPtr.Zero ? IntPtr.Zero : GObject.GetProperty(ice, "agent", GObject.TypeObject, GObject.ValueDupObject);
+        if (ice != IntPtr.Zero)
+        {
+            GObject.ObjectUnref(ice);
+        }
+        if (agent == IntPtr.Zero)
+        {
+            return true;
+        }
+        // libnice reports back in the calling thread's default main context: give this thread one and turn it by hand.
+        // Stopped, the nicesrc elements no longer read their sockets, so the server's answers are read there too.
+        var context = GMain.ContextNew();
+        var closed = (int*)NativeMemory.AllocZeroed(sizeof(int));
+        GMain.PushThreadDefault(context);
+        try
+        {
+            Gst.ForEachElement(_webrtc, "nicesrc", source => Nice.AgentAttachRecv(agent,
+                GObject.GetProperty(source, "stream", GObject.TypeUInt, GObject.ValueGetUInt),
+                GObject.GetProperty(source, "component", GObject.TypeUInt, GObject.ValueGetUInt), context, &DropReceived, IntPtr.Zero));
+            Nice.AgentCloseAsync(agent, &OnIceClosed, (IntPtr)closed);
+            var deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+            while (Volatile.Read(ref *closed) == 0 && Stopwatch.GetTimestamp() < deadline)
+            {
+                if (GMain.Iteration(context, 0) == 0)
+                {
+                    Thread.Sleep(2);
+                }
+            }
+        }
+        finally
+        {
+            GMain.PopThreadDefault(context);
+            GMain.ContextUnref(context);
+            GObject.ObjectUnref(agent);
+        }
+        var done = Volatile.Read(ref *closed) != 0;
+        if (done)
+        {
+            NativeMemory.Free(closed);   // else left: nothing turns that context any more, but the flag must outlive it
+        }
+        return done;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void DropReceived(IntPtr agent, uint stream, uint component, uint length, IntPtr data, IntPtr userData)
+    {
+    }
+
+    [UnmanagedCallersOnly]
+    private static unsafe void OnIceClosed(IntPtr agent, IntPtr result, IntPtr data) => Volatile.Write(ref *(int*)data, 1);
+
+    /// <summary>
     /// webrtcbin's TURN URI: turn(s)://user:password@host:port[?transport=udp|tcp]. It splits the user part at the
     /// first ':' and unescapes each half, so the TURN REST username's ':' and the base64 password's '/', '+', '='
     /// are escaped. TLS is turns://, not ?transport=tls.

@@ -217,6 +217,10 @@ public sealed partial class WebRtcPeer : IDisposable
         Gst.ElementSetState(_pipeline, Gst.State.Null);   // stops every streaming thread and webrtcbin's own
         _stop.Cancel();
         _bus.Wait(TimeSpan.FromSeconds(2));
+        if (!ReleaseTurnAllocations(TimeSpan.FromSeconds(2)))
+        {
+            Trace.TraceWarning("The TURN server did not confirm releasing this peer's relay within 2 s; it lapses with its lifetime.");
+        }
         Release();
     }
 

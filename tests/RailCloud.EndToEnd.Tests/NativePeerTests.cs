@@ -94,6 +94,28 @@ public sealed class NativePeerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheKioskPageStreamsToTheProbeWhenBothOnlyRelayThroughTurn()
+    {
+        // Both behind NATs that only TURN gets through: the browser must accept the probe's relayed candidate to open
+        // a permission for it, which it refused while the probe named its m-line "0" instead of webrtcbin's "video0".
+        _browser ??= await Browser.LaunchAsync();
+        var kiosk = await _browser.NewPageAsync(_stack.BaseUri);
+        await kiosk.AddInitScriptAsync("""
+            (() => {
+              const Native = window.RTCPeerConnection;
+              window.RTCPeerConnection = class extends Native { constructor(config) { super({ ...(config ?? {}), iceTransportPolicy: "relay" }); } };
+            })();
+            """);
+        await kiosk.GotoAsync("/kiosk");
+        await Browser.SignInAsync(kiosk, "Kiosk id", "KIOSK_01", RailCloudStack.Password, "Online");
+
+        var probed = await ProbeAsync("KIOSK_01", "--relay-only");
+
+        Assert.True(probed.ExitCode == 0, probed.Output);
+        Assert.Matches(@"KIOSK_01: video flows\..* VP8; path relay;", probed.Output);
+    }
+
+    [Fact]
     public async Task TheKioskPageStreamsToTheProbeWhichSavesASnapshotAndNamesBusyAndOfflineKiosks()
     {
         var kiosk = await PageAsync("/kiosk", "Kiosk id", "KIOSK_01", "Online");

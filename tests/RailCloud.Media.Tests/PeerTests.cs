@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RailCloud.Testing;
 
 namespace RailCloud.Media.Tests;
 
@@ -8,12 +9,12 @@ public sealed class PeerTests
     private static readonly PeerOptions Loopback = new() { LocalAddresses = ["127.0.0.1"] };
 
     /// <summary>A receiver offers, a sender answers with a test pattern; candidates cross directly. Returns both and waits for frames.</summary>
-    private static async Task<(WebRtcPeer Receiver, WebRtcPeer Sender, string Offer, string Answer)> ConnectAsync(int payloadType = 96, VideoSource? source = null, bool snapshots = false)
+    private static async Task<(WebRtcPeer Receiver, WebRtcPeer Sender, string Offer, string Answer)> ConnectAsync(int payloadType = 96, VideoSource? source = null, bool snapshots = false, PeerOptions? senderOptions = null)
     {
         var toSender = new BlockingCollection<IceCandidate>();
         var toReceiver = new BlockingCollection<IceCandidate>();
         var (receiver, offer) = await WebRtcPeer.OfferToReceiveAsync(Loopback, toSender.Add, snapshots, payloadType);
-        var (sender, answer) = await WebRtcPeer.AnswerAsync(offer, source ?? new VideoSource.TestPattern(640, 360, 15), Loopback, toReceiver.Add);
+        var (sender, answer) = await WebRtcPeer.AnswerAsync(offer, source ?? new VideoSource.TestPattern(640, 360, 15), senderOptions ?? Loopback, toReceiver.Add);
         await receiver.AcceptAnswerAsync(answer);
         _ = Task.Run(() =>
         {
@@ -118,6 +119,33 @@ public sealed class PeerTests
             Assert.Matches("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", readiness.CertificateFingerprint);
             Assert.Contains($"a=fingerprint:sha-256 {readiness.CertificateFingerprint}\r\n", offer);
             Assert.Contains($"a=fingerprint:sha-256 {readiness.CertificateFingerprint}\r\n", answer);
+        }
+    }
+
+    [Fact]
+    public async Task ASenderThatOnlyRelaysReleasesItsTurnAllocationSoSessionsPastCoturnsPerUserQuotaStillGetVideo()
+    {
+        // coturn allows 12 allocations per TURN user (infra/coturn). A kiosk keeps one TURN username for hours, so a
+        // sender that left its allocation behind at the end of a session would get no relay from the 13th session on.
+        await using var turn = await CoturnServer.StartAsync();
+        var username = $"{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}:kiosk-quota";
+        var password = Convert.ToBase64String(System.Security.Cryptography.HMACSHA1.HashData(System.Text.Encoding.UTF8.GetBytes(turn.Secret), System.Text.Encoding.UTF8.GetBytes(username)));
+        var relayOnly = Loopback with { RelayOnly = true, IceServers = [new IceServer([$"turn:127.0.0.1:{turn.Port}?transport=udp"], username, password)] };
+
+        for (var session = 1; session <= 13; session++)   // the 13th is the first past the quota
+        {
+            var (receiver, sender, _, _) = await ConnectAsync(senderOptions: relayOnly);
+            using (receiver)
+            using (sender)
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(20);
+                while (receiver.Received.FramesDecoded < 1 && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(50);
+                }
+                Assert.True(receiver.Received.FramesDecoded >= 1, $"session {session}: no video (sender ICE {sender.IceConnectionState}); coturn said: {string.Join(" | ", turn.Log.Where(line => line.Contains("error", StringComparison.OrdinalIgnoreCase)).TakeLast(3))}");
+                Assert.Equal("relay", (await receiver.GetStatsAsync()).RemoteCandidateType);
+            }
         }
     }
 

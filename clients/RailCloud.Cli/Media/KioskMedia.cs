@@ -199,8 +199,8 @@ public sealed class KioskMedia(VideoSource source, IReadOnlyList<string> localAd
                 (string?)s["username"], (string?)s["credential"]))]
             : [];
 
-    /// <summary>The a=mid of each m-line, by index, so candidates carry the browser's sdpMid as well as the index.</summary>
-    private static Dictionary<int, string> MidsOf(string sdp)
+    /// <summary>The a=mid of each m-line, by index, so candidates carry the sdpMid as well as the index (a browser looks a candidate's transport up by its mid first).</summary>
+    internal static Dictionary<int, string> MidsOf(string sdp)
     {
         var mids = new Dictionary<int, string>();
         var index = -1;

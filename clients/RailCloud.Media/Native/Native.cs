@@ -41,6 +41,40 @@ internal static partial class GLib
     }
 }
 
+/// <summary>GLib's main contexts: where an asynchronous call made on a thread reports back.</summary>
+internal static partial class GMain
+{
+    private const string Lib = "libglib-2.0.so.0";
+
+    [LibraryImport(Lib, EntryPoint = "g_main_context_new")]
+    internal static partial IntPtr ContextNew();
+
+    [LibraryImport(Lib, EntryPoint = "g_main_context_push_thread_default")]
+    internal static partial void PushThreadDefault(IntPtr context);
+
+    [LibraryImport(Lib, EntryPoint = "g_main_context_pop_thread_default")]
+    internal static partial void PopThreadDefault(IntPtr context);
+
+    [LibraryImport(Lib, EntryPoint = "g_main_context_iteration")]
+    internal static partial int Iteration(IntPtr context, int mayBlock);
+
+    [LibraryImport(Lib, EntryPoint = "g_main_context_unref")]
+    internal static partial void ContextUnref(IntPtr context);
+}
+
+/// <summary>libnice, the ICE agent inside webrtcbin.</summary>
+internal static partial class Nice
+{
+    private const string Lib = "libnice.so.10";
+
+    /// <summary>Removes the agent's streams and releases what it holds on servers (TURN allocations, by a refresh with lifetime 0); the callback comes in the calling thread's default main context.</summary>
+    [LibraryImport(Lib, EntryPoint = "nice_agent_attach_recv")]
+    internal static unsafe partial int AgentAttachRecv(IntPtr agent, uint streamId, uint componentId, IntPtr context, delegate* unmanaged<IntPtr, uint, uint, uint, IntPtr, IntPtr, void> callback, IntPtr data);
+
+    [LibraryImport(Lib, EntryPoint = "nice_agent_close_async")]
+    internal static unsafe partial void AgentCloseAsync(IntPtr agent, delegate* unmanaged<IntPtr, IntPtr, IntPtr, void> callback, IntPtr data);
+}
+
 internal static partial class GObject
 {
     private const string Lib = "libgobject-2.0.so.0";
@@ -124,6 +158,12 @@ internal static partial class GObject
 
     [LibraryImport(Lib, EntryPoint = "g_value_get_boolean")]
     internal static partial int ValueGetBoolean(IntPtr value);
+
+    [LibraryImport(Lib, EntryPoint = "g_value_get_uint")]
+    internal static partial uint ValueGetUInt(IntPtr value);
+
+    [LibraryImport(Lib, EntryPoint = "g_value_get_object")]
+    internal static partial IntPtr ValueGetObject(IntPtr value);
 
     [LibraryImport(Lib, EntryPoint = "g_value_get_enum")]
     internal static partial int ValueGetEnum(IntPtr value);
@@ -216,6 +256,40 @@ internal static partial class Gst
 
     [LibraryImport(Lib, EntryPoint = "gst_bin_get_by_name", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr BinGetByName(IntPtr bin, string name);
+
+    [LibraryImport(Lib, EntryPoint = "gst_bin_iterate_all_by_element_factory_name", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr BinIterateAllByElementFactoryName(IntPtr bin, string factoryName);
+
+    /// <summary>GstIteratorResult: 0 done, 1 ok (the value holds the next item), 2 resync, 3 error.</summary>
+    [LibraryImport(Lib, EntryPoint = "gst_iterator_next")]
+    internal static partial int IteratorNext(IntPtr iterator, IntPtr value);
+
+    [LibraryImport(Lib, EntryPoint = "gst_iterator_free")]
+    internal static partial void IteratorFree(IntPtr iterator);
+
+    /// <summary>Every element made by <paramref name="factory"/> anywhere inside <paramref name="bin"/>, each passed (borrowed) to <paramref name="visit"/>.</summary>
+    internal static unsafe void ForEachElement(IntPtr bin, string factory, Action<IntPtr> visit)
+    {
+        var iterator = BinIterateAllByElementFactoryName(bin, factory);
+        if (iterator == IntPtr.Zero)
+        {
+            return;
+        }
+        var storage = stackalloc long[GObject.ValueSize / sizeof(long)];
+        var value = (IntPtr)storage;
+        try
+        {
+            while (IteratorNext(iterator, value) == 1)
+            {
+                visit(GObject.ValueGetObject(value));
+                GObject.ValueUnset(value);
+            }
+        }
+        finally
+        {
+            IteratorFree(iterator);
+        }
+    }
 
     [LibraryImport(Lib, EntryPoint = "gst_bin_add")]
     internal static partial int BinAdd(IntPtr bin, IntPtr element);

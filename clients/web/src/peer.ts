@@ -39,14 +39,23 @@ export class RemoteSide {
 
   /** Adds a remote candidate now, or as soon as the remote description is set. */
   addCandidate(candidate: RTCIceCandidateInit): void {
-    if (this.pc.remoteDescription) void this.pc.addIceCandidate(candidate).catch(() => undefined);
+    if (this.pc.remoteDescription) void this.add(candidate);
     else this.early.push(candidate);
   }
 
   /** Sets the remote description (an offer or an answer), then adds the candidates that came before it. */
   async accept(description: RTCSessionDescriptionInit): Promise<void> {
     await this.pc.setRemoteDescription(description);
-    for (const candidate of this.early.splice(0)) await this.pc.addIceCandidate(candidate).catch(() => undefined);
+    for (const candidate of this.early.splice(0)) await this.add(candidate);
+  }
+
+  /** A candidate the browser refuses (an m-line it does not know, say) costs only that path: say so and go on. */
+  private async add(candidate: RTCIceCandidateInit): Promise<void> {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (error) {
+      console.warn(`The other peer's candidate was refused (mid ${candidate.sdpMid ?? "none"}): ${candidate.candidate ?? ""}`, error);
+    }
   }
 }
 
