@@ -24,22 +24,28 @@ public static class Baselines
 {
     public sealed record Result(string Path, LongHistogram Latency, long Messages);
 
-    public static async Task<IReadOnlyList<Result>> RunAsync(RailCloudApi api, string webPubSub, int pairs, int rate, TimeSpan phase, string password, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where the clients reach the two baselines when not directly (over a simulated network, say): Web PubSub's
+    /// client endpoint, and the port in front of the plain relay's (given the relay's own).
+    /// </summary>
+    public sealed record Reach(Uri? WebPubSubClientEndpoint = null, Func<int, int>? PlainRelayPort = null);
+
+    public static async Task<IReadOnlyList<Result>> RunAsync(RailCloudApi api, string webPubSub, int pairs, int rate, TimeSpan phase, string password, CancellationToken cancellationToken, Reach? reach = null)
     {
         var results = new List<Result>
         {
-            await PlainWebSocketAsync(pairs, rate, phase, cancellationToken),
-            await EmulatorGroupSendAsync(webPubSub, pairs, rate, phase, cancellationToken),
+            await PlainWebSocketAsync(pairs, rate, phase, reach?.PlainRelayPort, cancellationToken),
+            await EmulatorGroupSendAsync(webPubSub, reach?.WebPubSubClientEndpoint, pairs, rate, phase, cancellationToken),
             await RailCloudPathAsync(api, pairs, rate, phase, password, cancellationToken),
         };
         return results;
     }
 
     /// <summary>Pair i's two sockets meet at /relay/i; each frame goes to the other side unchanged.</summary>
-    private static async Task<Result> PlainWebSocketAsync(int pairs, int rate, TimeSpan phase, CancellationToken cancellationToken)
+    private static async Task<Result> PlainWebSocketAsync(int pairs, int rate, TimeSpan phase, Func<int, int>? front, CancellationToken cancellationToken)
     {
         await using var relay = await PlainRelay.StartAsync();
-        var baseUri = new Uri($"ws://127.0.0.1:{relay.Port}/");
+        var baseUri = new Uri($"ws://127.0.0.1:{front?.Invoke(relay.Port) ?? relay.Port}/");
         var arrivals = new Arrivals();
         var clients = new List<(RawSocket A, RawSocket B)>();
         for (var i = 0; i < pairs; i++)
@@ -61,9 +67,9 @@ public static class Baselines
     }
 
     /// <summary>Both sides of pair i join group pair-i and publish to it with noEcho: Web PubSub alone, no handler.</summary>
-    private static async Task<Result> EmulatorGroupSendAsync(string connectionString, int pairs, int rate, TimeSpan phase, CancellationToken cancellationToken)
+    private static async Task<Result> EmulatorGroupSendAsync(string connectionString, Uri? clientEndpoint, int pairs, int rate, TimeSpan phase, CancellationToken cancellationToken)
     {
-        var service = WebPubSubServiceClient.Create(new WebPubSubOptions { ConnectionString = connectionString, Hub = "baseline" });
+        var service = WebPubSubServiceClient.Create(new WebPubSubOptions { ConnectionString = connectionString, Hub = "baseline", ClientEndpoint = clientEndpoint });
         var arrivals = new Arrivals();
         var clients = new List<(RawSocket A, RawSocket B)>();
         for (var i = 0; i < pairs; i++)

@@ -30,7 +30,8 @@ public sealed record Delay(TimeSpan OneWay, TimeSpan Jitter)
         var wait = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), due);
         if (wait > TimeSpan.FromMilliseconds(0.5))
         {
-            await Task.Delay(wait, cancellationToken);
+            // Task.Delay counts whole milliseconds and drops the rest (0.9 ms would not wait at all): round up.
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), cancellationToken);
         }
     }
 

@@ -10,12 +10,13 @@ public sealed class WanStack : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _parts;
 
-    private WanStack(WanProfile profile, RailCloudStack stack, CoturnServer turn, Uri clientUri, List<IAsyncDisposable> parts)
+    private WanStack(WanProfile profile, RailCloudStack stack, CoturnServer turn, Uri clientUri, Uri webPubSubForClients, List<IAsyncDisposable> parts)
     {
         Profile = profile;
         Stack = stack;
         Turn = turn;
         ClientUri = clientUri;
+        WebPubSubForClients = webPubSubForClients;
         _parts = parts;
     }
 
@@ -25,6 +26,9 @@ public sealed class WanStack : IAsyncDisposable
 
     /// <summary>The API (and the pages) as a client reaches it: over the client leg.</summary>
     public Uri ClientUri { get; }
+
+    /// <summary>Web PubSub as a client reaches it: over the client leg (what negotiate hands out).</summary>
+    public Uri WebPubSubForClients { get; }
 
     public static async Task<WanStack> StartAsync(WanProfile profile, IDictionary<string, string?>? overrides = null)
     {
@@ -41,6 +45,7 @@ public sealed class WanStack : IAsyncDisposable
         }
 
         TcpDelayProxy? clientToApi = null;
+        TcpDelayProxy? clientsToWebPubSub = null;
         var links = new StackLinks(
             EmulatorToApi: apiPort =>
             {
@@ -50,7 +55,7 @@ public sealed class WanStack : IAsyncDisposable
             ApiSettings: (emulator, azurite) =>
             {
                 var toWebPubSub = Proxy(emulator.BaseUri.Port, profile.RegionHop);
-                var clientsToWebPubSub = Proxy(emulator.BaseUri.Port, profile.ClientLeg);
+                clientsToWebPubSub = Proxy(emulator.BaseUri.Port, profile.ClientLeg);
                 var toStorage = Proxy(azurite.TableEndpoint.Port, profile.RegionHop);
                 return new Dictionary<string, string?>
                 {
@@ -68,7 +73,7 @@ public sealed class WanStack : IAsyncDisposable
         try
         {
             var stack = await RailCloudStack.StartAsync(overrides, links: links);
-            return new WanStack(profile, stack, turn, clientToApi!.Through(stack.BaseUri), parts);
+            return new WanStack(profile, stack, turn, clientToApi!.Through(stack.BaseUri), new Uri($"http://127.0.0.1:{clientsToWebPubSub!.Port}"), parts);
         }
         catch
         {
