@@ -45,7 +45,7 @@ public sealed class SessionStore(Tables tables)
         {
             if (await Table.TryAddAsync(wanted, cancellationToken).ConfigureAwait(false))
             {
-                return (StartOutcome.Started, await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false) ?? wanted, null, null);
+                return (StartOutcome.Started, wanted, null, null);   // with the ETag the insert returned
             }
             // Someone's row is there; see whose.
             var existing = await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false);
@@ -77,7 +77,7 @@ public sealed class SessionStore(Tables tables)
             wanted.ETag = existing.ETag;
             if (await Table.TryReplaceAsync(wanted, cancellationToken).ConfigureAwait(false))
             {
-                return (StartOutcome.Started, await GetAsync(wanted.KioskId, cancellationToken).ConfigureAwait(false) ?? wanted, existing, reason);
+                return (StartOutcome.Started, wanted, existing, reason);
             }
             // Someone else took it over (or it went away) first; look again.
         }

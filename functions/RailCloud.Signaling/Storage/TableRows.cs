@@ -29,7 +29,8 @@ public static class TableRows
     {
         try
         {
-            await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+            var response = await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+            row.ETag = response.Headers.ETag ?? row.ETag;   // the row as written: no read-back needed to change it later
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
