@@ -15,4 +15,5 @@ builder.UseMiddleware<ProblemDetailsMiddleware>();
 // In Azure, storage and Web PubSub are reached with the app's managed identity; locally, connection strings win.
 builder.Services.AddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
 builder.Services.AddRailCloudSignaling();
+builder.Services.AddRailCloudTelemetry("railcloud-functions");
 builder.Build().Run();

@@ -1,3 +1,4 @@
+using OpenTelemetry.Trace;
 using RailCloud.Signaling;
 using RailCloud.Signaling.Http;
 
@@ -14,6 +15,7 @@ public static class LocalHostApp
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ApiRouting.AddCode);
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddRailCloudSignaling();
+        builder.Services.AddRailCloudTelemetry("railcloud-api", tracing => tracing.AddAspNetCoreInstrumentation());
         builder.Services.AddHostedService<SweepService>();
         builder.Services.AddHostedService<DevAccounts>();
         builder.Services.AddSingleton<MeterTotals>();

@@ -12,6 +12,9 @@ namespace RailCloud.LocalHost.Tests;
 /// </summary>
 public sealed class WanProxyTests
 {
+    /// <summary>For the stopwatch's own reading; the proxies never deliver early.</summary>
+    private const double Slack = 0.05;
+
     [Theory]
     [InlineData(1)]
     [InlineData(10)]
@@ -44,7 +47,7 @@ public sealed class WanProxyTests
         }
         client.Shutdown(SocketShutdown.Both);
 
-        Assert.True(times.Min() >= 2 * oneWayMs, $"round trips {string.Join(", ", times.Select(t => t.ToString("F2")))} ms; each should be at least {2 * oneWayMs} ms");
+        Assert.True(times.Min() >= (2 * oneWayMs) - Slack, $"round trips {string.Join(", ", times.Select(t => t.ToString("F2")))} ms; each should be at least {(2 * oneWayMs) - Slack} ms");
     }
 
     [Theory]
@@ -77,6 +80,6 @@ public sealed class WanProxyTests
         }
         stop.Cancel();
 
-        Assert.True(times.Min() >= 2 * oneWayMs, $"round trips {string.Join(", ", times.Select(t => t.ToString("F2")))} ms; each should be at least {2 * oneWayMs} ms");
+        Assert.True(times.Min() >= (2 * oneWayMs) - Slack, $"round trips {string.Join(", ", times.Select(t => t.ToString("F2")))} ms; each should be at least {(2 * oneWayMs) - Slack} ms");
     }
 }

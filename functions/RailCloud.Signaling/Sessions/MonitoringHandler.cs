@@ -35,6 +35,7 @@ public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, 
         {
             return e.Refuse(offer.TooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidPayload, problem);
         }
+        SignalingTelemetry.About(kioskId);
         var kiosk = await kiosks.GetAsync(kioskId, cancellationToken).ConfigureAwait(false);
         if (kiosk is null)
         {
@@ -65,6 +66,7 @@ public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, 
         }
         await lifecycle.BeginAsync(session, outcome == StartOutcome.Started, takenOver, takenOverReason,
             new MonitoringStartedForKiosk(kioskId, session.SessionId, e.State.Id, ice.For(kioskId)), offer?.Description, cancellationToken).ConfigureAwait(false);
+        SignalingTelemetry.About(kioskId, session.SessionId);
         e.State.Remember(kioskId, session.SessionId, kioskId, session.KioskConnectionId, options.Value.RouteCachedUntil(e.Now, session));
         return e.Reply(new MonitoringStartedForMonitor(kioskId, session.SessionId, ice.For(e.State.Id)));
     }
@@ -81,7 +83,9 @@ public sealed class MonitoringHandler(KioskStore kiosks, SessionStore sessions, 
         }
         // Whatever the row's deadline says: a session whose row names this monitor can always be stopped by it (after
         // a storage crash the row may be an older version, past its deadline, that no sweep has ended yet).
+        SignalingTelemetry.About(kioskId);
         var (ended, session) = await lifecycle.EndIfAsync(kioskId, s => s.MonitorId == e.State.Id, EndReasons.Stopped, tellMonitor: false, tellKiosk: true, cancellationToken).ConfigureAwait(false);
+        SignalingTelemetry.About(null, session?.SessionId);
         e.State.Forget(kioskId);
         if (ended)
         {

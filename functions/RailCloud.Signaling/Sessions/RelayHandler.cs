@@ -34,6 +34,7 @@ public sealed class RelayHandler(SessionStore sessions, Notifier notify, Allowan
 
         var targetId = signal.TargetId!;
         var kioskId = isMonitor ? targetId : e.State.Id;
+        SignalingTelemetry.About(kioskId);
         var cached = e.State.Sessions.FirstOrDefault(s => s.KioskId == kioskId && s.PeerId == targetId && s.UntilMs > e.Now.ToUnixTimeMilliseconds());
         string sessionId, peerConnectionId;
         if (e.Name == Protocol.Events.IceCandidate && cached is not null)
@@ -63,6 +64,7 @@ public sealed class RelayHandler(SessionStore sessions, Notifier notify, Allowan
             e.State.Remember(kioskId, sessionId, targetId, peerConnectionId, options.Value.RouteCachedUntil(e.Now, session));
         }
 
+        SignalingTelemetry.About(kioskId, sessionId);
         ServerMessage forward = signal switch
         {
             { Description: { } offer } when e.Name == Protocol.Events.Offer => new OfferMessage(e.State.Id, sessionId, offer),

@@ -24,13 +24,17 @@ public sealed record Delay(TimeSpan OneWay, TimeSpan Jitter)
     /// <summary><paramref name="span"/> in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
     public static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
 
-    /// <summary>Waits until the timestamp <paramref name="due"/> (at once when it has passed or is under half a millisecond away).</summary>
+    /// <summary>
+    /// Waits until the timestamp <paramref name="due"/>, never ending early: .NET's timers count whole milliseconds
+    /// (a 0.9 ms <c>Task.Delay</c> does not wait at all, and a 10 ms one may end after 9.1 ms), so it waits again for
+    /// whatever is left. A busy machine makes it late, as it would make a network.
+    /// </summary>
     public static async Task WaitUntilAsync(long due, CancellationToken cancellationToken)
     {
-        var wait = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), due);
-        if (wait > TimeSpan.FromMilliseconds(0.5))
+        for (var wait = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), due);
+             wait > TimeSpan.Zero;
+             wait = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), due))
         {
-            // Task.Delay counts whole milliseconds and drops the rest (0.9 ms would not wait at all): round up.
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), cancellationToken);
         }
     }
