@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
@@ -30,20 +31,59 @@ public static class SignalingTelemetry
 
     internal static readonly ActivitySource Source = new(SourceName);
 
-    private static readonly HashSet<string> Known = [.. Events.FromClients, "connect", "connected", "disconnected"];
+    // Beside SignalingMetrics' counters (same meter name): what the control room watches.
+    private static readonly Meter Meter = new(SourceName);
+    private static readonly Histogram<double> EventDuration = Meter.CreateHistogram<double>("railcloud.event.duration", "ms", "How long handling one Web PubSub event took, by event and outcome.");
+    private static readonly Counter<long> Refusals = Meter.CreateCounter<long>("railcloud.refusals", description: "Events refused, by event and error code.");
+    private static readonly Counter<long> SessionsStarted = Meter.CreateCounter<long>("railcloud.sessions.started", description: "Sessions started.");
+    private static readonly Counter<long> SessionsEnded = Meter.CreateCounter<long>("railcloud.sessions.ended", description: "Sessions ended, by reason.");
 
-    /// <summary>The span of one Web PubSub event (null when nobody listens). Unknown event names share one span name.</summary>
-    internal static Activity? StartEvent(string eventName, string connectionId, string? userId)
+    private static readonly HashSet<string> Known = [.. Events.FromClients, "connect", "connected", "disconnected"];
+    private static readonly AsyncLocal<EventScope?> Current = new();
+
+    /// <summary>
+    /// One Web PubSub event being handled: its span (when anyone listens), its duration and its outcome, recorded
+    /// when disposed. Unknown event names share one name, so a client cannot make new series.
+    /// </summary>
+    internal sealed class EventScope : IDisposable
     {
-        var activity = Source.StartActivity(Known.Contains(eventName) ? eventName : "unknown-event", ActivityKind.Server);
-        activity?.SetTag(EventTag, Hub.HubReplies.Shown(eventName)).SetTag(ConnectionTag, connectionId).SetTag(CallerTag, userId);
-        return activity;
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private readonly EventScope? _outer = Current.Value;
+        private readonly string _event;
+        private string _outcome = "ok";
+
+        internal EventScope(string eventName, string connectionId, string? userId)
+        {
+            _event = Known.Contains(eventName) ? eventName : "unknown-event";
+            Activity = Source.StartActivity(_event, ActivityKind.Server);
+            Activity?.SetTag(EventTag, Hub.HubReplies.Shown(eventName)).SetTag(ConnectionTag, connectionId).SetTag(CallerTag, userId);
+            Current.Value = this;
+        }
+
+        internal Activity? Activity { get; }
+
+        internal void Ended(string outcome, string? code = null)
+        {
+            _outcome = outcome;
+            Activity?.SetTag(OutcomeTag, outcome).SetTag(RefusalCodeTag, code).SetStatus(ActivityStatusCode.Error, code ?? outcome);
+        }
+
+        public void Dispose()
+        {
+            Activity?.SetTag(OutcomeTag, _outcome);
+            EventDuration.Record(Stopwatch.GetElapsedTime(_started).TotalMilliseconds, new KeyValuePair<string, object?>("event", _event), new KeyValuePair<string, object?>("outcome", _outcome));
+            Activity?.Dispose();
+            Current.Value = _outer;
+        }
     }
+
+    /// <summary>The span and measurements of one Web PubSub event, until disposed.</summary>
+    internal static EventScope StartEvent(string eventName, string connectionId, string? userId) => new(eventName, connectionId, userId);
 
     /// <summary>Names, on the current event's span, the kiosk and session it concerns once its handler knows them.</summary>
     public static void About(string? kioskId, string? sessionId = null)
     {
-        if (Activity.Current is { Source.Name: SourceName } activity)
+        if (Current.Value?.Activity is { } activity)
         {
             if (kioskId is not null)
             {
@@ -56,14 +96,22 @@ public static class SignalingTelemetry
         }
     }
 
-    /// <summary>Marks the current event's span refused, with the code the client was told.</summary>
-    internal static void Refused(string code)
+    /// <summary>Names the caller's role on the current event's span.</summary>
+    internal static void Caller(string role) => Current.Value?.Activity?.SetTag(RoleTag, role);
+
+    /// <summary>The current event was refused with <paramref name="code"/> (what the client was told).</summary>
+    internal static void Refused(string eventName, string code)
     {
-        if (Activity.Current is { Source.Name: SourceName } activity)
-        {
-            activity.SetTag(OutcomeTag, "refused").SetTag(RefusalCodeTag, code).SetStatus(ActivityStatusCode.Error, code);
-        }
+        Refusals.Add(1, new KeyValuePair<string, object?>("event", Known.Contains(eventName) ? eventName : "unknown-event"), new KeyValuePair<string, object?>("code", code));
+        Current.Value?.Ended("refused", code);
     }
+
+    /// <summary>Storage or Web PubSub failed under the current event.</summary>
+    internal static void Unavailable() => Current.Value?.Ended("unavailable");
+
+    internal static void SessionStarted() => SessionsStarted.Add(1);
+
+    internal static void SessionEnded(string reason) => SessionsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>
     /// The telemetry every host adds: RailCloud's spans with their HTTP client children, RailCloud's meters, and logs
@@ -81,7 +129,7 @@ public static class SignalingTelemetry
                 t.AddSource(SourceName).AddHttpClientInstrumentation();
                 tracing?.Invoke(t);
             })
-            .WithMetrics(m => m.AddMeter(SignalingMetrics.MeterName).AddHttpClientInstrumentation())
+            .WithMetrics(m => m.AddMeter(SignalingMetrics.MeterName, SourceName).AddHttpClientInstrumentation())
             .WithLogging(logging => { }, options => options.IncludeFormattedMessage = true);
         if (otlp)
         {

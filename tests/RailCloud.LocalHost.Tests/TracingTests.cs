@@ -73,6 +73,39 @@ public sealed class TracingTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task TheMetersCountSessionsStartedAndEndedRefusalsByCodeAndTimeEachEvent()
+    {
+        var seen = new ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SignalingTelemetry.SourceName && instrument.Name is "railcloud.event.duration" or "railcloud.refusals" or "railcloud.sessions.started" or "railcloud.sessions.ended")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record(System.Diagnostics.Metrics.Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+            seen.Enqueue((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        listener.Start();
+        await using var kiosk = await _stack.ConnectAsync("KIOSK_TR");
+        await using var monitor = await _stack.ConnectAsync("MONITOR_TR");
+
+        await monitor.StartMonitoringAsync("KIOSK_TR");
+        await monitor.StopMonitoringAsync("KIOSK_TR");
+        await Assert.ThrowsAsync<RailCloudException>(() => monitor.StopMonitoringAsync("KIOSK_TR"));   // nobody watches it now
+
+        bool Any(string instrument, params (string Key, string Value)[] tags) => seen.Any(m => m.Instrument == instrument && tags.All(t => Equals(m.Tags.GetValueOrDefault(t.Key), t.Value)));
+        Assert.True(Any("railcloud.sessions.started"));
+        Assert.True(Any("railcloud.sessions.ended", ("reason", EndReasons.Stopped)));
+        Assert.True(Any("railcloud.refusals", ("event", Events.StopMonitoring), ("code", ErrorCodes.NoSession)));
+        Assert.True(Any("railcloud.event.duration", ("event", Events.StartMonitoring), ("outcome", "ok")));
+        Assert.True(Any("railcloud.event.duration", ("event", Events.StopMonitoring), ("outcome", "refused")));
+        Assert.All(seen.Where(m => m.Instrument == "railcloud.event.duration"), m => Assert.True(m.Value >= 0));
+    }
+
     private sealed class Exporter(ConcurrentQueue<Activity> into) : BaseExporter<Activity>
     {
         public override ExportResult Export(in Batch<Activity> batch)

@@ -30,7 +30,7 @@ public sealed class EventRouter(Tables tables, IEnumerable<IHubEventHandler> han
 
     public async Task<IResult> HandleAsync(WebPubSubEventRequest request, CancellationToken cancellationToken = default)
     {
-        using var activity = SignalingTelemetry.StartEvent(request.Context.EventName, request.Context.ConnectionId, request.Context.UserId);
+        using var scope = SignalingTelemetry.StartEvent(request.Context.EventName, request.Context.ConnectionId, request.Context.UserId);
         try
         {
             await tables.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
@@ -41,15 +41,11 @@ public sealed class EventRouter(Tables tables, IEnumerable<IHubEventHandler> han
                 UserEventRequest user => await UserEventAsync(user, cancellationToken).ConfigureAwait(false),
                 _ => WebPubSubEventResults.NoContent(),
             };
-            if (activity?.GetTagItem(SignalingTelemetry.OutcomeTag) is null)
-            {
-                activity?.SetTag(SignalingTelemetry.OutcomeTag, "ok");
-            }
             return result;
         }
         catch (Exception ex) when (BackendFailure.Is(ex, cancellationToken))
         {
-            activity?.SetTag(SignalingTelemetry.OutcomeTag, "unavailable").SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
+            SignalingTelemetry.Unavailable();
             // Storage or Web PubSub failed under us. A user event still gets a clear answer; system events get a 5xx so the service retries.
             logger.LogWarning("Handling {EventName} for connection {ConnectionId} failed: storage or Web PubSub unavailable ({Error})",
                 HubReplies.Shown(request.Context.EventName), request.Context.ConnectionId, ex.Message.Split('\n')[0]);
@@ -79,7 +75,7 @@ public sealed class EventRouter(Tables tables, IEnumerable<IHubEventHandler> han
         {
             return HubReplies.Refuse(logger, name, ErrorCodes.Unauthorized, "This connection was not accepted by RailCloud; reconnect with a URL from /api/negotiate.", null);
         }
-        System.Diagnostics.Activity.Current?.SetTag(SignalingTelemetry.RoleTag, state.Role);
+        SignalingTelemetry.Caller(state.Role);
         if (!_byEvent.TryGetValue(name, out var handler))
         {
             return HubReplies.Refuse(logger, name, ErrorCodes.InvalidPayload, $"Unknown event '{HubReplies.Shown(name)}'.", state);

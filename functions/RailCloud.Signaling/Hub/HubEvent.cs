@@ -59,7 +59,7 @@ public static class HubReplies
     public static IResult Refuse(ILogger logger, string requestEvent, string code, string message, ClientState? state)
     {
         logger.LogInformation("Refused {Event} from {UserId}: {Code}", Shown(requestEvent), state?.Id, code);
-        SignalingTelemetry.Refused(code);
+        SignalingTelemetry.Refused(requestEvent, code);
         return Reply(new ErrorMessage(code, message, Shown(requestEvent)), state);
     }
 

@@ -26,6 +26,7 @@ public sealed class SessionLifecycle(SessionStore sessions, AuditStore audit, No
         {
             var reason = takenOverReason ?? EndReasons.Expired;
             logger.LogInformation("Session {SessionId} ({MonitorId} watching {KioskId}) ended: {Reason}, taken over by a new session", takenOver.SessionId, takenOver.MonitorId, takenOver.KioskId, reason);
+            SignalingTelemetry.SessionEnded(reason);
             await notify.LeaveSessionAsync(takenOver.SessionId, cancellationToken).ConfigureAwait(false);
             var ended = new MonitoringEnded(takenOver.KioskId, takenOver.SessionId, reason);
             await notify.ToConnectionAsync(takenOver.MonitorConnectionId, ended, cancellationToken).ConfigureAwait(false);
@@ -35,6 +36,7 @@ public sealed class SessionLifecycle(SessionStore sessions, AuditStore audit, No
         if (started)
         {
             logger.LogInformation("Session {SessionId}: {MonitorId} is watching {KioskId}", session.SessionId, session.MonitorId, session.KioskId);
+            SignalingTelemetry.SessionStarted();
             await notify.ToConnectionAsync(session.KioskConnectionId, kioskNotice, cancellationToken).ConfigureAwait(false);
         }
         if (offer is not null)
@@ -56,6 +58,7 @@ public sealed class SessionLifecycle(SessionStore sessions, AuditStore audit, No
             return false;
         }
         logger.LogInformation("Session {SessionId} ({MonitorId} watching {KioskId}) ended: {Reason}", session.SessionId, session.MonitorId, session.KioskId, reason);
+        SignalingTelemetry.SessionEnded(reason);
         await notify.LeaveSessionAsync(session.SessionId, cancellationToken).ConfigureAwait(false);
         var message = new MonitoringEnded(session.KioskId, session.SessionId, reason);
         if (tellMonitor)
