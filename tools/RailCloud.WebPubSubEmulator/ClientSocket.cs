@@ -37,9 +37,11 @@ public sealed class ClientSocket(HubRegistry hubs, UpstreamInvoker upstream, Con
         {
             await CloseQuietly(socket).ConfigureAwait(false);
         }
-        else if (outcome == Outcome.ServerEnded && socket.State == WebSocketState.CloseSent)
+        else if (socket.State == WebSocketState.CloseSent)
         {
-            // Give the client a moment to answer our close frame, so it sees a clean close.
+            // Give the client a moment to answer our close frame, so it sees a clean close: ours, or the one the
+            // WebSocket itself sent on a protocol error (1007 for a text frame that is not UTF-8). Closing the TCP
+            // connection under a reply still on its way resets it, and a reset can discard our close frame unread.
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             var scratch = new byte[256];
             try
