@@ -39,6 +39,9 @@ public static class SignalingTelemetry
     private static readonly Counter<long> SessionsEnded = Meter.CreateCounter<long>("railcloud.sessions.ended", description: "Sessions ended, by reason.");
 
     private static readonly HashSet<string> Known = [.. Events.FromClients, "connect", "connected", "disconnected"];
+
+    /// <summary>The name an event's span and series go by: its own if the contract knows it, so a client cannot make new ones.</summary>
+    private static string Series(string eventName) => Known.Contains(eventName) ? eventName : "unknown-event";
     private static readonly AsyncLocal<EventScope?> Current = new();
 
     /// <summary>
@@ -54,7 +57,7 @@ public static class SignalingTelemetry
 
         internal EventScope(string eventName, string connectionId, string? userId)
         {
-            _event = Known.Contains(eventName) ? eventName : "unknown-event";
+            _event = Series(eventName);
             Activity = Source.StartActivity(_event, ActivityKind.Server);
             Activity?.SetTag(EventTag, Hub.HubReplies.Shown(eventName)).SetTag(ConnectionTag, connectionId).SetTag(CallerTag, userId);
             Current.Value = this;
@@ -102,7 +105,7 @@ public static class SignalingTelemetry
     /// <summary>The current event was refused with <paramref name="code"/> (what the client was told).</summary>
     internal static void Refused(string eventName, string code)
     {
-        Refusals.Add(1, new KeyValuePair<string, object?>("event", Known.Contains(eventName) ? eventName : "unknown-event"), new KeyValuePair<string, object?>("code", code));
+        Refusals.Add(1, new KeyValuePair<string, object?>("event", Series(eventName)), new KeyValuePair<string, object?>("code", code));
         Current.Value?.Ended("refused", code);
     }
 

@@ -53,7 +53,7 @@ public sealed class TracingTests : IAsyncLifetime
         Assert.Equal(monitor.ConnectionId, (string?)start.GetTagItem(SignalingTelemetry.ConnectionTag));
         // Its storage calls (Azurite) and Web PubSub REST calls (the emulator) are its children.
         var calls = _spans.Where(a => a.ParentSpanId == start.SpanId && a.Kind == ActivityKind.Client).Select(a => a.GetTagItem("server.port")).ToList();
-        Assert.Contains(_stack.StorageConnectionString.Split(';').Select(p => p.Split('=', 2)).Where(p => p[0] == "TableEndpoint").Select(p => new Uri(p[1]).Port).Single(), calls);
+        Assert.Contains((await RailCloudStack.SharedAzuriteAsync()).TableEndpoint.Port, calls);
         Assert.Contains(_stack.Emulator.BaseUri.Port, calls);
 
         var candidate = Assert.Single(EventSpans(Events.IceCandidate));

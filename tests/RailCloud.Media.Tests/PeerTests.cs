@@ -128,8 +128,7 @@ public sealed class PeerTests
         // coturn allows 12 allocations per TURN user (infra/coturn). A kiosk keeps one TURN username for hours, so a
         // sender that left its allocation behind at the end of a session would get no relay from the 13th session on.
         await using var turn = await CoturnServer.StartAsync();
-        var username = $"{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}:kiosk-quota";
-        var password = Convert.ToBase64String(System.Security.Cryptography.HMACSHA1.HashData(System.Text.Encoding.UTF8.GetBytes(turn.Secret), System.Text.Encoding.UTF8.GetBytes(username)));
+        var (username, password) = RailCloud.Signaling.Hub.IceServerProvider.Credentials("kiosk-quota", turn.Secret, DateTimeOffset.UtcNow.AddHours(1));
         var relayOnly = Loopback with { RelayOnly = true, IceServers = [new IceServer([$"turn:127.0.0.1:{turn.Port}?transport=udp"], username, password)] };
 
         for (var session = 1; session <= 13; session++)   // the 13th is the first past the quota
